@@ -1,0 +1,209 @@
+"""The ``handwriting`` command: train, evaluate and inspect models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .data import DATASETS, load_dataset
+from .errors import HandwritingError
+from .metrics import per_class
+from .model import Model
+from .presets import PRESETS
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="handwriting",
+        description="A neural network from scratch in NumPy that reads handwritten digits.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a network and save it")
+    t.add_argument(
+        "--preset", choices=sorted(PRESETS), default="mlp", help="architecture and recipe (default: mlp)"
+    )
+    t.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="auto",
+        help="mnist (downloaded once if no local copy), digits (built-in, offline), or auto: "
+        "MNIST if a local copy is found, else digits (default)",
+    )
+    t.add_argument(
+        "--data-dir", metavar="DIR", help="folder holding the four MNIST files (or set HANDWRITING_DATA)"
+    )
+    t.add_argument(
+        "--epochs", type=_positive_int, help="passes over the training split (default: the preset's)"
+    )
+    t.add_argument(
+        "--batch-size", type=_positive_int, help="examples per gradient step (default: the preset's)"
+    )
+    t.add_argument("--lr", type=_positive_float, help="learning rate (default: the preset's)")
+    t.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout (default: 0)")
+    t.add_argument("--out", metavar="FILE", help="model file to write (default: PRESET-DATASET.npz)")
+
+    e = sub.add_parser("evaluate", help="test accuracy, per-class figures and confusion matrix")
+    e.add_argument("model", metavar="MODEL", help="a model file written by 'handwriting train'")
+    e.add_argument(
+        "--data-dir", metavar="DIR", help="folder holding the four MNIST files (or set HANDWRITING_DATA)"
+    )
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+
+    i = sub.add_parser("info", help="architecture, training and metrics of a model file")
+    i.add_argument("model", metavar="MODEL")
+    return parser
+
+
+def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .progress import ProgressBar
+    from .training import train
+
+    if args.data_dir is not None and args.dataset == "digits":
+        raise HandwritingError("--data-dir is for MNIST; the digits data set is built in")
+    dataset = load_dataset(args.dataset, args.data_dir)
+    if args.dataset == "auto" and dataset.name == "digits":
+        print(
+            "No local MNIST copy found, so training on the built-in UCI digits; "
+            "for MNIST use --dataset mnist (downloads 11 MB once) or --data-dir DIR."
+        )
+    preset = PRESETS[args.preset]
+    epochs = args.epochs or preset.epochs
+    print(f"Data: {dataset.summary()}")
+    print(f"Preset {preset.name}: {preset.description}")
+    out = Path(args.out or f"{args.preset}-{dataset.name}.npz")
+    model = train(
+        dataset,
+        args.preset,
+        epochs=epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        callbacks=[ProgressBar(epochs)],
+        command=shlex.join(["handwriting", *argv]),
+    )
+    model.save(out)
+    m = model.meta["metrics"]
+    n_test = model.meta["dataset"]["n_test"]
+    right = round(m["test_accuracy"] * n_test)
+    print(f"Test: {right:,} of {n_test:,} held-out digits recognized ({100 * m['test_accuracy']:.2f}%)")
+    print(f"Saved {out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .training import evaluate
+
+    model = Model.load(args.model)
+    name = model.meta["dataset"]["name"]
+    dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
+    result = evaluate(model, dataset.x_test, dataset.y_test)
+    cm = result["confusion"]
+    stats = per_class(cm)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": str(args.model),
+                    "dataset": name,
+                    "n": int(cm.sum()),
+                    "accuracy": result["accuracy"],
+                    "per_class": {
+                        str(c): {k: float(stats[k][c]) for k in ("precision", "recall", "f1", "support")}
+                        for c in range(len(cm))
+                    },
+                    "confusion": cm.tolist(),
+                }
+            )
+        )
+        return 0
+    print(f"{args.model}: {dataset.name} test set, {int(cm.sum()):,} images")
+    print(f"accuracy {100 * result['accuracy']:.2f}%\n")
+    print("digit  precision  recall     f1  support")
+    for c in range(len(cm)):
+        print(
+            f"{c:>5}  {stats['precision'][c]:>9.4f}  {stats['recall'][c]:>6.4f}  "
+            f"{stats['f1'][c]:>5.4f}  {int(stats['support'][c]):>7}"
+        )
+    print("\nconfusion matrix (rows: true digit, columns: predicted)")
+    width = max(4, len(str(cm.max())) + 1)
+    print("     " + "".join(f"{c:>{width}}" for c in range(len(cm))))
+    for c, row in enumerate(cm):
+        print(f"{c:>4} " + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    model = Model.load(args.model)
+    meta, net = model.meta, model.network
+    print(f"{args.model}: handwriting model, format version {meta['format_version']}")
+    print(f"preset:       {meta.get('preset')}")
+    print(f"architecture: {' -> '.join(repr(layer) for layer in net.layers)}")
+    print(f"cost:         {type(net.loss).__name__}")
+    print(f"parameters:   {net.n_params():,} ({net.dtype.name})")
+    print(f"input:        images of {'x'.join(map(str, model.image_shape))}")
+    tr, ds = meta.get("training", {}), meta.get("dataset", {})
+    if tr:
+        opt = tr["optimizer"]
+        print(
+            f"trained on:   {ds.get('name')} ({ds.get('n_train'):,} images; "
+            f"{ds.get('n_val'):,} held out for validation)"
+        )
+        print(
+            f"training:     {tr['epochs_run']} of {tr['epochs']} epochs, batch {tr['batch_size']}, "
+            f"{opt['type']} lr {opt['lr']:g}, {tr['schedule']} schedule, seed {tr['seed']}, "
+            f"{tr['seconds']:.1f} s"
+        )
+        if tr.get("command"):
+            print(f"command:      {tr['command']}")
+    for name, digest in ds.get("files", {}).items():
+        print(f"data file:    {name} sha256 {digest}")
+    for name, value in meta.get("metrics", {}).items():
+        shown = f"{100 * value:.2f}%" if "accuracy" in name else f"{value:.4f}"
+        print(f"{name + ':':<14}{shown}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(args, argv)
+        if args.command == "evaluate":
+            return _evaluate(args)
+        return _info(args)
+    except (HandwritingError, ValueError) as e:
+        print(f"handwriting: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("handwriting: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

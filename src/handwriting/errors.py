@@ -1,0 +1,13 @@
+"""Errors a user can act on. The CLI prints ``str(error)`` on one line and exits non-zero."""
+
+
+class HandwritingError(Exception):
+    """Base class: its message names what went wrong and how to fix it."""
+
+
+class DataError(HandwritingError):
+    """A data file is missing, damaged, foreign, or could not be fetched."""
+
+
+class ModelFileError(HandwritingError):
+    """A model file is missing, damaged, or not a handwriting model."""

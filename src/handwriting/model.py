@@ -1,0 +1,122 @@
+"""A trained recognizer: a ``Network`` plus what is known about it (architecture, preset,
+training settings, data checksums, metrics, history), stored as one ``.npz`` file.
+
+File layout: arrays ``param_000``, ``param_001``, ... (the network's parameters in order)
+and ``meta``, the UTF-8 JSON description as a uint8 array, so the file loads with
+``allow_pickle=False``: nothing in it can run code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._atomic import atomic_write
+from .errors import ModelFileError
+from .nn import LAYERS, LOSSES, Network
+
+FORMAT = "handwriting-model"
+FORMAT_VERSION = 1
+MAX_PARAMS = 100_000_000  # refuse absurd architectures before allocating anything
+
+
+def architecture(network: Network) -> dict[str, Any]:
+    """The JSON-able description from which :func:`build` rebuilds the same network."""
+    return {
+        "layers": [{"type": type(layer).__name__, **layer.config()} for layer in network.layers],
+        "loss": type(network.loss).__name__,
+        "dtype": network.dtype.name,
+    }
+
+
+def build(arch: dict[str, Any]) -> Network:
+    """A network (with placeholder weights) from :func:`architecture`'s description."""
+    layers = []
+    for spec in arch["layers"]:
+        spec = dict(spec)
+        kind = spec.pop("type")
+        if kind not in LAYERS:
+            raise ValueError(f"unknown layer type {kind!r}")
+        layers.append(LAYERS[kind](**spec))
+    if arch["loss"] not in LOSSES:
+        raise ValueError(f"unknown cost {arch['loss']!r}")
+    n = sum(layer.n_in * layer.n_out for layer in layers if hasattr(layer, "n_in"))
+    if n > MAX_PARAMS:
+        raise ValueError(f"architecture declares {n:,} weights, more than the {MAX_PARAMS:,} allowed")
+    return Network(layers, LOSSES[arch["loss"]](), dtype=arch.get("dtype", "float32"))
+
+
+class Model:
+    """A network and its record. ``predict``/``predict_proba``/``score`` take images
+    shaped like the training data: (N, H, W) floats in [0, 1]."""
+
+    def __init__(self, network: Network, meta: dict[str, Any]) -> None:
+        self.network = network
+        self.meta = meta
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(self.meta["image_shape"])
+
+    def _check(self, images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images, dtype=np.float32)
+        if images.shape[1:] != self.image_shape:
+            raise ValueError(
+                f"this model reads images of {self.image_shape}, got a batch of {images.shape[1:]}"
+            )
+        return images
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        return self.network.predict_proba(self._check(images))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.network.predict(self._check(images))
+
+    def score(self, images: np.ndarray, labels: np.ndarray) -> float:
+        return self.network.score(self._check(images), labels)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model atomically: a crash never leaves a half-written file at ``path``."""
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **self.meta}
+        meta["architecture"] = architecture(self.network)
+        arrays = {f"param_{i:03d}": p for i, p in enumerate(self.network.get_params())}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        with atomic_write(path) as f:
+            f.write(buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Model:
+        """Read a model file, refusing anything that is not a complete, consistent one of ours."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+            raise ModelFileError(f"{path}: not a readable model file ({e})") from None
+        try:
+            meta = json.loads(bytes(arrays.pop("meta")).decode())
+            if meta.get("format") != FORMAT:
+                raise ValueError("not a handwriting model")
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise ValueError(f"format version {meta.get('format_version')} is not supported")
+            network = build(meta["architecture"])
+            names = [f"param_{i:03d}" for i in range(len(arrays))]
+            if sorted(arrays) != names:
+                raise ValueError(f"unexpected arrays {sorted(arrays)}")
+            params = [arrays[n] for n in names]
+            if not all(np.issubdtype(p.dtype, np.floating) and np.isfinite(p).all() for p in params):
+                raise ValueError("parameters must be finite floating-point numbers")
+            network.set_params(params)
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as e:
+            raise ModelFileError(f"{path}: damaged or foreign model file ({e})") from None
+        return cls(network, meta)

@@ -1,0 +1,210 @@
+"""A sequential network: layers applied in order, a cost on top, trained by mini-batch
+gradient descent with backpropagation.
+
+For a batch X (one example per row) and integer labels y:
+  forward:   a^0 = X,  a^l = layer_l(a^{l-1}),  C = cost(a^L, y)
+  backward:  delta^L = dC/da^L,  delta^{l-1} = layer_l.backward(delta^l)   (each layer stores dC/dw)
+  update:    w <- w - eta dC/dw   (or the optimizer's variant of that step *down* the gradient)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .backend import to_numpy, xp
+from .callbacks import Callback
+from .layers import Layer
+from .losses import Loss
+from .optim import Optimizer
+from .schedules import Constant, Schedule
+
+
+class Network:
+    """Layers plus a cost. ``rng`` (a ``numpy.random.Generator``) draws the initial weights,
+    the dropout masks and the shuffling order: the same seed gives the same model."""
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        loss: Loss,
+        rng: np.random.Generator | None = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        self.layers = list(layers)
+        self.loss = loss
+        self.dtype = np.dtype(dtype)
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.stop_training = False
+        for layer in self.layers:
+            layer.initialize(self.rng, self.dtype)
+        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
+        # Layers at or below the first one with weights never need their input's gradient.
+        self._first_trainable = trainable[0] if trainable else len(self.layers)
+
+    # ----- parameters ---------------------------------------------------------------
+    def parameters(self) -> list[tuple[Any, Any, bool]]:
+        """(w, dC/dw, decay?) for every parameter; weight matrices decay, biases do not."""
+        return [(layer.params[k], layer.grads[k], k != "b") for layer in self.layers for k in layer.params]
+
+    def get_params(self) -> list[np.ndarray]:
+        """Copies of every parameter, in a fixed order (layer by layer, then by name)."""
+        return [to_numpy(p).copy() for layer in self.layers for p in layer.params.values()]
+
+    def set_params(self, values: Sequence[np.ndarray]) -> None:
+        """Load parameters in the order of :meth:`get_params`, checking every shape."""
+        slots = [(layer, k) for layer in self.layers for k in layer.params]
+        if len(values) != len(slots):
+            raise ValueError(f"expected {len(slots)} parameter arrays, got {len(values)}")
+        for (layer, k), v in zip(slots, values, strict=True):
+            if tuple(v.shape) != tuple(layer.params[k].shape):
+                raise ValueError(
+                    f"{type(layer).__name__}.{k}: shape {tuple(v.shape)}, "
+                    f"expected {tuple(layer.params[k].shape)}"
+                )
+            layer.params[k] = xp.asarray(v, dtype=self.dtype).copy()
+
+    def n_params(self) -> int:
+        return sum(int(np.prod(p.shape)) for layer in self.layers for p in layer.params.values())
+
+    # ----- forward and backward -------------------------------------------------------
+    def forward(self, x: Any, training: bool = False) -> Any:
+        """a^L: the batch pushed through every layer."""
+        a = x
+        for layer in self.layers:
+            a = layer.forward(a, training)
+        return a
+
+    def backward(self, delta: Any) -> None:
+        """From delta^L, let each layer, top to bottom, store its gradients and hand down its delta."""
+        for i in range(len(self.layers) - 1, self._first_trainable - 1, -1):
+            delta = self.layers[i].backward(delta, need_input_grad=i > self._first_trainable)
+
+    def train_step(self, x: Any, y: Any, optimizer: Optimizer) -> tuple[float, Any]:
+        """One step of gradient descent on the batch (x, y); returns the batch cost and output."""
+        output = self.forward(x, training=True)
+        cost = self.loss.forward(output, y)
+        self.backward(self.loss.backward())
+        optimizer.step(self.parameters())
+        return cost, output
+
+    # ----- training ---------------------------------------------------------------
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        optimizer: Optimizer,
+        epochs: int = 10,
+        batch_size: int = 32,
+        schedule: Schedule | None = None,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        callbacks: Iterable[Callback] = (),
+        initial_epoch: int = 0,
+    ) -> dict[str, Any]:
+        """Mini-batch SGD: each epoch, shuffle (X, y) with ``self.rng``, and for each batch take
+        one optimizer step with the learning rate ``schedule(epoch + batch / n_batches)``.
+
+        Epochs are numbered from ``initial_epoch`` (to continue an earlier call) up to
+        ``epochs``. The validation split is only *evaluated* (for progress and early stopping), never
+        trained on. Returns the history: per-epoch lists of ``loss`` and ``accuracy``
+        (running, on the training batches), ``val_loss``, ``val_accuracy``, ``lr`` and ``seconds``
+        (time spent training, without the validation pass).
+        """
+        X, y = self._check_xy(X, y)
+        if not 0 <= initial_epoch < epochs or batch_size < 1:
+            raise ValueError("need 0 <= initial_epoch < epochs and batch_size >= 1")
+        schedule = schedule or Constant(optimizer.lr)
+        callbacks = list(callbacks)
+        history: dict[str, Any] = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
+        if validation_data is not None:
+            history.update(val_loss=[], val_accuracy=[])
+        n = X.shape[0]
+        n_batches = -(-n // batch_size)
+        self.stop_training = False
+        for cb in callbacks:
+            cb.on_train_begin(self)
+        for epoch in range(initial_epoch, epochs):
+            start = time.perf_counter()
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, n_batches)
+            order = self.rng.permutation(n)
+            total_cost, n_correct = 0.0, 0
+            for b in range(n_batches):
+                idx = order[b * batch_size : (b + 1) * batch_size]
+                xb, yb = xp.asarray(X[idx]), xp.asarray(y[idx])
+                optimizer.lr = schedule(epoch + b / n_batches)
+                cost, output = self.train_step(xb, yb, optimizer)
+                total_cost += cost * len(idx)
+                n_correct += int((output.argmax(axis=1) == yb).sum())
+                for cb in callbacks:
+                    cb.on_batch_end(b, {"loss": cost})
+            logs = {"loss": total_cost / n, "accuracy": n_correct / n, "lr": optimizer.lr}
+            logs["seconds"] = time.perf_counter() - start  # the training passes alone
+            if validation_data is not None:
+                val = self.evaluate(*validation_data)
+                logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+            for key, value in logs.items():
+                history[key].append(value)
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            cb.on_train_end(history)
+        return history
+
+    # ----- inference ----------------------------------------------------------------
+    def predict_proba(self, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Class probabilities, one row per example (evaluation mode: no dropout)."""
+        X = self._check_x(X)
+        out = [
+            to_numpy(self.loss.probabilities(self.forward(xp.asarray(X[i : i + batch_size]))))
+            for i in range(0, X.shape[0], batch_size)
+        ]
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=self.dtype)
+
+    def predict(self, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """The most probable class of each example."""
+        return self.predict_proba(X, batch_size).argmax(axis=1)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict[str, float]:
+        """Mean cost and accuracy (the fraction classified right) on (X, y)."""
+        X, y = self._check_xy(X, y)
+        total_cost, n_correct = 0.0, 0
+        for i in range(0, X.shape[0], batch_size):
+            xb, yb = xp.asarray(X[i : i + batch_size]), xp.asarray(y[i : i + batch_size])
+            output = self.forward(xb)
+            total_cost += self.loss.forward(output, yb) * xb.shape[0]
+            n_correct += int((output.argmax(axis=1) == yb).sum())
+        return {"loss": total_cost / X.shape[0], "accuracy": n_correct / X.shape[0]}
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """Accuracy on (X, y), as in scikit-learn."""
+        return self.evaluate(X, y)["accuracy"]
+
+    # ----- validation at the boundary -----------------------------------------------
+    def _check_x(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim < 2:
+            raise ValueError(f"X must hold one example per row (2 or more dimensions), got shape {X.shape}")
+        if X.dtype != self.dtype:
+            X = X.astype(self.dtype)
+        return X
+
+    def _check_xy(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X, y = self._check_x(X), np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must be one label per row of X: X has {X.shape[0]} rows, y shape {y.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("no examples")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"labels must be integers, got {y.dtype}")
+        return X, y.astype(np.intp, copy=False)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Network([{inner}], loss={type(self.loss).__name__}())"

@@ -1,0 +1,46 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handwriting.data import Dataset
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The real MNIST folder, named the way a user names it: $HANDWRITING_DATA."""
+    folder = os.environ.get("HANDWRITING_DATA")
+    if not folder:
+        pytest.skip("full MNIST not available: set HANDWRITING_DATA to a folder with the four MNIST files")
+    missing = [n for n in MNIST_FILES if not (Path(folder) / n).is_file()]
+    if missing:
+        pytest.skip(f"full MNIST not available: {folder} lacks {', '.join(missing)}")
+    return Path(folder)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's real cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+def toy_dataset(n_train: int = 300, n_val: int = 100, n_test: int = 100, seed: int = 0) -> Dataset:
+    """A small learnable 10-class problem of 6x6 'images': each class lights one pattern."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.random((10, 6, 6)).astype(np.float32)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, 10, n)
+        x = prototypes[y] + 0.3 * rng.standard_normal((n, 6, 6)).astype(np.float32)
+        return np.clip(x, 0, 1).astype(np.float32), y.astype(np.int64)
+
+    (xt, yt), (xv, yv), (xs, ys) = draw(n_train), draw(n_val), draw(n_test)
+    return Dataset("toy", xt, yt, xv, yv, xs, ys, {"toy": "0" * 64})

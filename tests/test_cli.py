@@ -1,0 +1,110 @@
+"""The command line as a user runs it: a separate process, its output, its files, its exit code."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+
+def run(*args, cwd=None):
+    """Run `handwriting ARGS` as a new user would: no $HANDWRITING_DATA and an empty cache."""
+    env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
+    env["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="hw-cache-")
+    return subprocess.run(
+        [sys.executable, "-m", "handwriting", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    result = run("train", "--preset", "mlp", "--epochs", "4", "--out", str(folder / "m.npz"), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "m.npz", result
+
+
+def test_train_defaults_to_the_built_in_digits_offline(digits_model):
+    path, result = digits_model
+    assert path.is_file()
+    assert "built-in UCI digits" in result.stdout
+    assert "epoch 4/4" in result.stdout and "validation" in result.stdout
+    line = next(x for x in result.stdout.splitlines() if x.startswith("Test:"))
+    right, total = line.split()[1], line.split()[3]
+    assert int(total) == 360 and int(right) > 320
+
+
+def test_evaluate_json(digits_model):
+    path, _ = digits_model
+    result = run("evaluate", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    cm = report["confusion"]
+    assert len(cm) == 10 and sum(map(sum, cm)) == 360
+    assert report["accuracy"] == pytest.approx(sum(cm[i][i] for i in range(10)) / 360)
+    assert 0.9 < report["accuracy"] <= 1
+    assert set(report["per_class"]["3"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_evaluate_text_and_info(digits_model):
+    path, _ = digits_model
+    text = run("evaluate", str(path)).stdout
+    assert "confusion matrix" in text and "precision" in text
+    info = run("info", str(path))
+    assert info.returncode == 0
+    assert "Dense(n_in=64, n_out=800" in info.stdout
+    assert "parameters:   60,010" in info.stdout
+    assert "handwriting train --preset mlp --epochs 4" in info.stdout
+    assert "digits.csv.gz sha256" in info.stdout
+
+
+def test_seed_preset_trains(tmp_path):
+    result = run("train", "--preset", "seed", "--dataset", "digits", "--epochs", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "seed-digits.npz").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["info", "nope.npz"], "nope.npz: no such model file"),
+        (["evaluate", "bad.npz"], "bad.npz: not a readable model file"),
+        (["train", "--dataset", "mnist", "--data-dir", "empty"], "empty: no train-images-idx3-ubyte.gz"),
+        (["train", "--dataset", "digits", "--data-dir", "empty"], "--data-dir is for MNIST"),
+    ],
+)
+def test_errors_are_one_clear_line(tmp_path, args, message):
+    (tmp_path / "bad.npz").write_bytes(b"not a model")
+    (tmp_path / "empty").mkdir()
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "option", [["--epochs", "0"], ["--lr", "-1"], ["--batch-size", "x"], ["--preset", "big"]]
+)
+def test_bad_option_values(tmp_path, option):
+    result = run("train", *option, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "error:" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_on_real_mnist(mnist_dir, tmp_path):
+    """Two epochs of the mlp preset on full MNIST, through the CLI, with --data-dir."""
+    out = tmp_path / "mlp.npz"
+    result = run("train", "--preset", "mlp", "--epochs", "2", "--data-dir", str(mnist_dir), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "50,000 training, 10,000 validation, 10,000 test" in result.stdout
+    report = json.loads(run("evaluate", str(out), "--data-dir", str(mnist_dir), "--json").stdout)
+    assert report["n"] == 10_000 and report["accuracy"] > 0.97

@@ -1,0 +1,135 @@
+"""Every layer and every cost is checked against central finite differences in float64:
+dC/dtheta ~ (C(theta + h) - C(theta - h)) / 2h. A wrong gradient anywhere fails here."""
+
+import numpy as np
+import pytest
+
+from handwriting.nn import (
+    Dense,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Network,
+    QuadraticCost,
+    ReLU,
+    Sigmoid,
+    SoftmaxCrossEntropy,
+    Tanh,
+)
+
+H = 1e-6
+TOL = 1e-6
+
+
+def numeric_grad(f, x: np.ndarray) -> np.ndarray:
+    """Central differences of the scalar f() with respect to every element of x (in place)."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + H
+        plus = f()
+        x[i] = old - H
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * H)
+    return grad
+
+
+def assert_close(analytic, numeric):
+    err = np.abs(analytic - numeric).max() / max(1.0, np.abs(numeric).max())
+    assert err < TOL, f"relative gradient error {err:.2e}"
+
+
+def away_from_zero(rng, shape):
+    """Inputs kept 0.1 away from 0 so ReLU's kink is never inside a finite difference."""
+    x = rng.standard_normal(shape)
+    return x + 0.1 * np.sign(x)
+
+
+LAYERS = {
+    "dense-gaussian": lambda: Dense(5, 4, "gaussian"),
+    "dense-xavier": lambda: Dense(5, 4, "xavier"),
+    "dense-he": lambda: Dense(5, 4, "he"),
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky-relu": lambda: LeakyReLU(0.1),
+    "dropout": lambda: Dropout(0.4),
+    "flatten": Flatten,
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_layer_gradients(name):
+    """For C = sum(layer(x) * R): dC/d(output) = R, so backward(R) must give dC/dx and dC/dw."""
+    rng = np.random.default_rng(1)
+    layer = LAYERS[name]()
+    x = away_from_zero(rng, (3, 5) if name != "flatten" else (3, 2, 3))
+    layer.initialize(np.random.default_rng(2), np.float64)
+
+    def cost():
+        if isinstance(layer, Dropout):
+            layer.rng = np.random.default_rng(7)  # the same mask for every evaluation
+        return float((layer.forward(x, training=True) * R).sum())
+
+    out_shape = layer.forward(x, training=True).shape
+    R = rng.standard_normal(out_shape)
+    cost()
+    dx = layer.backward(R)
+    assert dx.shape == x.shape
+    assert_close(dx, numeric_grad(cost, x))
+    for k, w in layer.params.items():
+        assert layer.grads[k].shape == w.shape
+        assert_close(layer.grads[k], numeric_grad(cost, w))
+
+
+def test_dropout_is_identity_when_evaluating():
+    layer = Dropout(0.5)
+    layer.initialize(np.random.default_rng(0), np.float64)
+    x = np.ones((4, 6))
+    assert np.array_equal(layer.forward(x, training=False), x)
+    kept = layer.forward(x, training=True)
+    assert set(np.unique(kept)) <= {0.0, 2.0}  # dropped, or kept and scaled by 1/(1-p)
+
+
+@pytest.mark.parametrize("loss_cls", [QuadraticCost, SoftmaxCrossEntropy])
+def test_cost_gradients(loss_cls):
+    rng = np.random.default_rng(3)
+    output = rng.random((4, 10)) if loss_cls is QuadraticCost else rng.standard_normal((4, 10))
+    y = np.array([0, 3, 9, 3])
+    loss = loss_cls()
+    loss.forward(output, y)
+    delta = loss.backward()
+    assert_close(delta, numeric_grad(lambda: loss.forward(output, y), output))
+
+
+@pytest.mark.parametrize(
+    "hidden, loss_cls",
+    [
+        ([Sigmoid()], QuadraticCost),
+        ([Tanh()], SoftmaxCrossEntropy),
+        ([ReLU(), Dropout(0.3)], SoftmaxCrossEntropy),
+        ([LeakyReLU(0.05)], SoftmaxCrossEntropy),
+    ],
+)
+def test_whole_network_gradients(hidden, loss_cls):
+    """Network.backward wires the layers together correctly: every parameter of a 3-layer
+    net matches finite differences of the cost of the whole forward pass."""
+    rng = np.random.default_rng(4)
+    layers = [Flatten(), Dense(6, 5, "xavier"), *hidden, Dense(5, 4, "xavier"), Tanh(), Dense(4, 10)]
+    if loss_cls is QuadraticCost:
+        layers.append(Sigmoid())
+    net = Network(layers, loss_cls(), np.random.default_rng(5), dtype=np.float64)
+    x = rng.random((3, 2, 3))
+    y = np.array([1, 7, 2])
+
+    def cost():
+        for layer in net.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = np.random.default_rng(9)
+        return net.loss.forward(net.forward(x, training=True), y)
+
+    cost()
+    net.backward(net.loss.backward())
+    for w, g, _ in net.parameters():
+        assert_close(g, numeric_grad(cost, w))
