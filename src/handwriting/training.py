@@ -42,9 +42,9 @@ def train(
     rng = np.random.default_rng(seed)
     network = p.build(int(np.prod(dataset.image_shape)), rng)
     optimizer = p.make_optimizer(lr)
-    callbacks = list(callbacks)
-    if p.patience is not None:
-        callbacks.append(EarlyStopping("val_accuracy", p.patience))
+    # Early stopping goes first, so the other callbacks see the weights it restores.
+    stopper = [EarlyStopping("val_accuracy", p.patience)] if p.patience is not None else []
+    callbacks = [*stopper, *callbacks]
     start = time.perf_counter()
     history = network.fit(
         dataset.x_train,
