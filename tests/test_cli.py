@@ -108,3 +108,37 @@ def test_train_and_evaluate_on_real_mnist(mnist_dir, tmp_path):
     assert "50,000 training, 10,000 validation, 10,000 test" in result.stdout
     report = json.loads(run("evaluate", str(out), "--data-dir", str(mnist_dir), "--json").stdout)
     assert report["n"] == 10_000 and report["accuracy"] > 0.97
+
+
+def test_progress_bar_shows_running_loss_on_a_terminal(tmp_path):
+    """On a terminal, each epoch draws a tqdm bar with the running loss (off in logs and CI)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 rows, 100 columns
+    env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "handwriting", "train", "--preset", "seed", "--epochs", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        cwd=tmp_path,
+        env=env,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the terminal closed: the process has exited
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    shown = b"".join(chunks).decode(errors="replace")
+    assert "epoch 1/1" in shown and "batch" in shown and "loss=" in shown

@@ -36,6 +36,7 @@ class ProgressBar(Callback):
         self.bar.update()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.bar.set_postfix(loss=f"{logs['loss']:.4f}")  # the final figure, however short the epoch
         self.bar.close()
         print(
             f"epoch {epoch + 1}/{self.epochs}  loss {logs['loss']:.4f}  "
