@@ -1,3 +1,10 @@
-"""handwriting: a neural network written from scratch in NumPy that learns to read digits."""
+"""handwriting: a neural network written from scratch in NumPy that learns to read digits.
+
+``handwriting.recognize(image)`` reads the digits in a picture with the pretrained model.
+"""
 
 __version__ = "0.1.0"
+
+from .recognizer import Recognition, recognize
+
+__all__ = ["Recognition", "__version__", "recognize"]

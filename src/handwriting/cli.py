@@ -9,11 +9,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from .data import DATASETS, load_dataset
 from .errors import HandwritingError
 from .metrics import per_class
 from .model import Model
 from .presets import PRESETS
+from .recognizer import DEFAULT_THRESHOLD
 
 
 def _positive_int(text: str) -> int:
@@ -33,6 +36,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
 
@@ -76,6 +89,25 @@ def _parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="architecture, training and metrics of a model file")
     i.add_argument("model", metavar="MODEL")
+
+    r = sub.add_parser("recognize", help="read the digits in image files (PNG, JPEG, BMP, GIF, TIFF, WebP)")
+    r.add_argument("images", metavar="IMAGE", nargs="+")
+    r.add_argument(
+        "--model", metavar="FILE", help="model file (default: the pretrained model in the package)"
+    )
+    r.add_argument(
+        "--top-k", type=_positive_int, default=1, metavar="K", help="also list the K best guesses per digit"
+    )
+    r.add_argument(
+        "--threshold",
+        type=_fraction,
+        default=DEFAULT_THRESHOLD,
+        metavar="P",
+        help=f"below this probability a digit is shown as '?' (default {DEFAULT_THRESHOLD})",
+    )
+    r.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
+    r.add_argument("--show", action="store_true", help="draw the 28x28 images the network was given")
+    r.add_argument("--save-preprocessed", metavar="DIR", help="write the 28x28 images as PNG files into DIR")
     return parser
 
 
@@ -188,6 +220,54 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+_SHADES = " .:-=+*#%@"
+
+
+def _ascii(image: np.ndarray) -> list[str]:
+    """A 28x28 image as 28 lines of characters, darker characters for more ink."""
+    levels = np.clip((image * (len(_SHADES) - 1)).round().astype(int), 0, len(_SHADES) - 1)
+    return ["".join(_SHADES[v] * 2 for v in row) for row in levels]
+
+
+def _recognize(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from .recognizer import load_model, recognize
+
+    model = load_model(args.model)
+    out_dir = Path(args.save_preprocessed) if args.save_preprocessed else None
+    results, failed = [], 0
+    for name in args.images:
+        try:
+            found = recognize(name, model, threshold=args.threshold, top_k=args.top_k)
+        except HandwritingError as e:
+            failed += 1
+            print(f"handwriting: error: {e}", file=sys.stderr)
+            results.append({"file": name, "error": str(e)})
+            continue
+        results.append({"file": name, **found.as_dict()})
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for i, pixels in enumerate(found.images):
+                target = out_dir / f"{Path(name).stem}-{i + 1}.png"
+                Image.fromarray((pixels * 255).round().astype(np.uint8)).save(target)
+        if args.json:
+            continue
+        if not found.digits:
+            print(f"{name}: no digits found")
+            continue
+        print(f"{name}: {found.digits} ({' '.join(f'{c:.2f}' for c in found.confidences)})")
+        if args.top_k > 1:
+            for i, row in enumerate(found.top_k):
+                print(f"  digit {i + 1}: " + ", ".join(f"{d} {p:.2f}" for d, p in row))
+        if args.show:
+            for line in zip(*(_ascii(p) for p in found.images), strict=True):
+                print("  " + " | ".join(line))
+    if args.json:
+        print(json.dumps(results))
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
@@ -196,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args, argv)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "recognize":
+            return _recognize(args)
         return _info(args)
     except (HandwritingError, ValueError) as e:
         print(f"handwriting: error: {e}", file=sys.stderr)

@@ -11,3 +11,7 @@ class DataError(HandwritingError):
 
 class ModelFileError(HandwritingError):
     """A model file is missing, damaged, or not a handwriting model."""
+
+
+class ImageError(HandwritingError):
+    """An input is not an image we can read (missing, damaged, not an image, too large)."""

@@ -1,0 +1,117 @@
+"""Any image in, one grayscale array out: float32 (H, W), 0 = black, 1 = white."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import ImageError
+
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
+
+MAX_PIXELS = 40_000_000  # a larger declared size is refused before decoding (decompression bombs)
+WORK_SIZE = 1024  # longer side the image is reduced to before any processing
+
+
+def describe(source: Any) -> str:
+    """How to name ``source`` in a message."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return f"<{type(source).__name__}>"
+
+
+def load_gray(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode ``source`` (a path, encoded bytes, a PIL image or an array) to grayscale in [0, 1],
+    reduced so that its longer side is at most ``WORK_SIZE`` pixels.
+
+    Transparency: where an image has a transparent background (a drawing exported from a
+    canvas, say), the transparent part becomes paper of the opposite brightness to the ink.
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source)
+    name = describe(source)
+    try:
+        if isinstance(source, Image.Image):
+            image = source
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            if not source:
+                raise ImageError(f"{name}: empty data, not an image")
+            image = Image.open(io.BytesIO(bytes(source)))
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise ImageError(f"{path}: no such file")
+            image = Image.open(path)
+        w, h = image.size
+        if w * h > max_pixels:
+            raise ImageError(
+                f"{name}: {w}x{h} pixels is more than the {max_pixels:,} allowed; scale it down first"
+            )
+        if image.format == "JPEG":
+            image.draft("RGB", (WORK_SIZE, WORK_SIZE))  # let the decoder skip detail we would drop
+        image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
+        image.load()
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageError(f"{name}: declares far too many pixels (a decompression bomb?); refused") from None
+    except UnidentifiedImageError as e:
+        raise ImageError(
+            f"{name}: not an image we can read ({e.__class__.__name__}); use PNG or JPEG"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{name}: damaged or unreadable image ({e})") from None
+    if max(image.size) > WORK_SIZE:
+        image = image.copy()
+        image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
+    return _flatten(image)
+
+
+def _flatten(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        a = np.asarray(image, dtype=np.float32)
+        lo, hi = float(a.min()), float(a.max())
+        return (a - lo) / (hi - lo) if hi > lo else np.ones_like(a)
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3]
+        gray = _luminance(rgba[..., :3])
+        if alpha.min() < 0.98:
+            opaque = alpha > 0.5
+            dark_ink = not opaque.any() or float(gray[opaque].mean()) < 0.5
+            paper = 1.0 if dark_ink else 0.0
+            return (alpha * gray + (1.0 - alpha) * paper).astype(np.float32)
+        return gray
+    return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255.0)
+
+
+def _luminance(rgb: np.ndarray) -> np.ndarray:
+    return (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.float32)
+
+
+def _from_array(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        a = _luminance(a[..., :3].astype(np.float32) / (255.0 if a.dtype == np.uint8 else 1.0))
+    elif a.ndim != 2:
+        raise ImageError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    if a.size == 0:
+        raise ImageError("an empty image array")
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / np.float32(255.0)
+    a = a.astype(np.float32)
+    if not np.isfinite(a).all():
+        raise ImageError("an image array with NaN or infinite values")
+    if a.min() < 0 or a.max() > 1:
+        lo, hi = float(a.min()), float(a.max())
+        a = (a - lo) / (hi - lo) if hi > lo else np.ones_like(a)
+    if max(a.shape) > WORK_SIZE:
+        f = max(a.shape) / WORK_SIZE
+        size = (max(1, round(a.shape[1] / f)), max(1, round(a.shape[0] / f)))
+        return np.asarray(Image.fromarray(a).resize(size, Image.Resampling.BOX), dtype=np.float32)
+    return a
