@@ -5,10 +5,15 @@ import numpy as np
 import pytest
 
 from handwriting.nn import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
     Dense,
     Dropout,
     Flatten,
+    GlobalAvgPool2D,
     LeakyReLU,
+    MaxPool2D,
     Network,
     QuadraticCost,
     ReLU,
@@ -46,16 +51,24 @@ def away_from_zero(rng, shape):
     return x + 0.1 * np.sign(x)
 
 
-LAYERS = {
-    "dense-gaussian": lambda: Dense(5, 4, "gaussian"),
-    "dense-xavier": lambda: Dense(5, 4, "xavier"),
-    "dense-he": lambda: Dense(5, 4, "he"),
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky-relu": lambda: LeakyReLU(0.1),
-    "dropout": lambda: Dropout(0.4),
-    "flatten": Flatten,
+LAYERS = {  # name: (make the layer, input shape)
+    "dense-gaussian": (lambda: Dense(5, 4, "gaussian"), (3, 5)),
+    "dense-xavier": (lambda: Dense(5, 4, "xavier"), (3, 5)),
+    "dense-he": (lambda: Dense(5, 4, "he"), (3, 5)),
+    "sigmoid": (Sigmoid, (3, 5)),
+    "tanh": (Tanh, (3, 5)),
+    "relu": (ReLU, (3, 5)),
+    "leaky-relu": (lambda: LeakyReLU(0.1), (3, 5)),
+    "dropout": (lambda: Dropout(0.4), (3, 5)),
+    "flatten": (Flatten, (3, 2, 3)),
+    "conv-same": (lambda: Conv2D(2, 3, 3, stride=1, padding=1), (2, 2, 5, 5)),
+    "conv-strided": (lambda: Conv2D(2, 3, 3, stride=2), (2, 2, 7, 6)),
+    "conv-5x5-xavier": (lambda: Conv2D(1, 2, 5, padding=2, init="xavier"), (2, 1, 6, 6)),
+    "maxpool": (lambda: MaxPool2D(2), (2, 3, 5, 4)),
+    "avgpool": (lambda: AvgPool2D(2), (2, 3, 4, 5)),
+    "global-avgpool": (GlobalAvgPool2D, (2, 3, 4, 4)),
+    "batchnorm-conv": (lambda: BatchNorm(3), (4, 3, 3, 3)),
+    "batchnorm-dense": (lambda: BatchNorm(5), (6, 5)),
 }
 
 
@@ -63,9 +76,12 @@ LAYERS = {
 def test_layer_gradients(name):
     """For C = sum(layer(x) * R): dC/d(output) = R, so backward(R) must give dC/dx and dC/dw."""
     rng = np.random.default_rng(1)
-    layer = LAYERS[name]()
-    x = away_from_zero(rng, (3, 5) if name != "flatten" else (3, 2, 3))
+    make, shape = LAYERS[name]
+    layer = make()
+    x = away_from_zero(rng, shape)
     layer.initialize(np.random.default_rng(2), np.float64)
+    for k in layer.params:  # move gamma/beta and biases off their special starting values
+        layer.params[k] = layer.params[k] + 0.1 * rng.standard_normal(layer.params[k].shape)
 
     def cost():
         if isinstance(layer, Dropout):
@@ -92,7 +108,9 @@ def test_dropout_is_identity_when_evaluating():
     assert set(np.unique(kept)) <= {0.0, 2.0}  # dropped, or kept and scaled by 1/(1-p)
 
 
-@pytest.mark.parametrize("loss_cls", [QuadraticCost, SoftmaxCrossEntropy])
+@pytest.mark.parametrize(
+    "loss_cls", [QuadraticCost, SoftmaxCrossEntropy, lambda: SoftmaxCrossEntropy(label_smoothing=0.1)]
+)
 def test_cost_gradients(loss_cls):
     rng = np.random.default_rng(3)
     output = rng.random((4, 10)) if loss_cls is QuadraticCost else rng.standard_normal((4, 10))
@@ -103,6 +121,32 @@ def test_cost_gradients(loss_cls):
     assert_close(delta, numeric_grad(lambda: loss.forward(output, y), output))
 
 
+def test_convolutional_network_gradients():
+    """Conv -> BatchNorm -> ReLU -> MaxPool -> Conv -> GlobalAvgPool -> Dense, end to end."""
+    rng = np.random.default_rng(6)
+    layers = [
+        Conv2D(1, 3, 3, padding=1),
+        BatchNorm(3),
+        ReLU(),
+        MaxPool2D(2),
+        Conv2D(3, 4, 3, padding=1),
+        Tanh(),
+        GlobalAvgPool2D(),
+        Dense(4, 10),
+    ]
+    net = Network(layers, SoftmaxCrossEntropy(0.05), np.random.default_rng(7), dtype=np.float64)
+    x = rng.random((3, 1, 6, 6))
+    y = np.array([4, 0, 9])
+
+    def cost():
+        return net.loss.forward(net.forward(x, training=True), y)
+
+    cost()
+    net.backward(net.loss.backward())
+    for w, g, _ in net.parameters():
+        assert_close(g, numeric_grad(cost, w))
+
+
 @pytest.mark.parametrize(
     "hidden, loss_cls",
     [
@@ -110,6 +154,7 @@ def test_cost_gradients(loss_cls):
         ([Tanh()], SoftmaxCrossEntropy),
         ([ReLU(), Dropout(0.3)], SoftmaxCrossEntropy),
         ([LeakyReLU(0.05)], SoftmaxCrossEntropy),
+        ([BatchNorm(5), ReLU()], SoftmaxCrossEntropy),
     ],
 )
 def test_whole_network_gradients(hidden, loss_cls):

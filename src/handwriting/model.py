@@ -30,7 +30,7 @@ def architecture(network: Network) -> dict[str, Any]:
     """The JSON-able description from which :func:`build` rebuilds the same network."""
     return {
         "layers": [{"type": type(layer).__name__, **layer.config()} for layer in network.layers],
-        "loss": type(network.loss).__name__,
+        "loss": {"type": type(network.loss).__name__, "config": network.loss.config()},
         "dtype": network.dtype.name,
     }
 
@@ -44,12 +44,14 @@ def build(arch: dict[str, Any]) -> Network:
         if kind not in LAYERS:
             raise ValueError(f"unknown layer type {kind!r}")
         layers.append(LAYERS[kind](**spec))
-    if arch["loss"] not in LOSSES:
-        raise ValueError(f"unknown cost {arch['loss']!r}")
-    n = sum(layer.n_in * layer.n_out for layer in layers if hasattr(layer, "n_in"))
+    loss = arch["loss"]
+    loss_type, loss_config = (loss, {}) if isinstance(loss, str) else (loss["type"], loss.get("config", {}))
+    if loss_type not in LOSSES:
+        raise ValueError(f"unknown cost {loss_type!r}")
+    n = sum(layer.size() for layer in layers)
     if n > MAX_PARAMS:
         raise ValueError(f"architecture declares {n:,} weights, more than the {MAX_PARAMS:,} allowed")
-    return Network(layers, LOSSES[arch["loss"]](), dtype=arch.get("dtype", "float32"))
+    return Network(layers, LOSSES[loss_type](**loss_config), dtype=arch.get("dtype", "float32"))
 
 
 class Model:

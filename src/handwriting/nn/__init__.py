@@ -6,32 +6,41 @@ CLI or web code.
 
 from .backend import set_backend, xp
 from .callbacks import Callback, EarlyStopping
+from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 from .layers import LAYERS, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
 from .losses import LOSSES, Loss, QuadraticCost, SoftmaxCrossEntropy
 from .network import Network
-from .optim import OPTIMIZERS, SGD, Adam, Optimizer
-from .schedules import SCHEDULES, Constant, Cosine, Schedule, Step
+from .norm import BatchNorm
+from .optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
+from .schedules import SCHEDULES, Constant, Cosine, OneCycle, Schedule, Step
 
 __all__ = [
-    "LAYERS",
-    "LOSSES",
-    "OPTIMIZERS",
-    "SCHEDULES",
     "Adam",
+    "AdamW",
+    "AvgPool2D",
+    "BatchNorm",
     "Callback",
     "Constant",
+    "Conv2D",
     "Cosine",
     "Dense",
     "Dropout",
     "EarlyStopping",
     "Flatten",
+    "GlobalAvgPool2D",
+    "LAYERS",
+    "LOSSES",
     "Layer",
     "LeakyReLU",
     "Loss",
+    "MaxPool2D",
     "Network",
+    "OPTIMIZERS",
+    "OneCycle",
     "Optimizer",
     "QuadraticCost",
     "ReLU",
+    "SCHEDULES",
     "SGD",
     "Schedule",
     "Sigmoid",

@@ -16,15 +16,21 @@ from typing import Any
 import numpy as np
 
 from .backend import xp
-from .init import INITIALIZERS
+from .init import INITIALIZERS, draw
 
 
 class Layer:
     """Base class: a layer with no parameters unless a subclass adds them."""
 
     def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-        self.grads: dict[str, Any] = {}
+        self.params: dict[str, Any] = {}  # trained by the optimizer
+        self.grads: dict[str, Any] = {}  # dC/d(param), filled by backward
+        self.buffers: dict[str, Any] = {}  # state that is saved but not trained (running means)
+
+    def size(self) -> int:
+        """How many numbers the layer stores, known from its configuration alone (so an
+        absurd architecture can be refused before anything is allocated)."""
+        return 0
 
     def initialize(self, rng: np.random.Generator, dtype: Any) -> None:
         """Draw the initial parameters (if any) from ``rng``; keep ``rng`` if the layer is random."""
@@ -60,7 +66,7 @@ class Dense(Layer):
         self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
 
     def initialize(self, rng: np.random.Generator, dtype: Any) -> None:
-        w = INITIALIZERS[self.init](rng, self.n_in, self.n_out)
+        w = draw(self.init, rng, (self.n_in, self.n_out), self.n_in, self.n_out)
         self.params = {"W": xp.asarray(w, dtype=dtype), "b": xp.zeros(self.n_out, dtype=dtype)}
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
@@ -78,6 +84,9 @@ class Dense(Layer):
             self.grads["b"] = delta.sum(axis=0)
         # The first layer's input is the data: nobody needs its gradient, so skip a matmul.
         return delta @ self.params["W"].T if need_input_grad else None
+
+    def size(self) -> int:
+        return (self.n_in + 1) * self.n_out
 
     def config(self) -> dict[str, Any]:
         return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
@@ -179,4 +188,4 @@ class Flatten(Layer):
 
 LAYERS: dict[str, type[Layer]] = {
     cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Dropout, Flatten)
-}
+}  # conv.py and norm.py add theirs

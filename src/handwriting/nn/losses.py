@@ -62,27 +62,41 @@ class QuadraticCost(Loss):
 class SoftmaxCrossEntropy(Loss):
     """Softmax fused with cross-entropy on the logits z of the last layer:
 
-    p = softmax(z),  C = -1/N sum_x log p_{x, y},   delta^L = dC/dz = (p - e_y) / N.
+    p = softmax(z),  C = -1/N sum_x sum_j t_j log p_j,   delta^L = dC/dz = (p - t) / N,
 
-    Fusing the two gives this simple delta and avoids log(0).
+    with target t = e_y, or with label smoothing eps: t = (1 - eps) e_y + eps / K for K
+    classes (the network is never pushed to be infinitely sure). Fusing softmax with the
+    cost gives this simple delta and avoids log(0).
     """
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label smoothing must be in [0, 1), got {label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
+
+    def _target(self, y: Any, k: int, dtype: Any) -> Any:
+        t = one_hot(y, k, dtype)
+        if self.label_smoothing:
+            t *= dtype.type(1 - self.label_smoothing)
+            t += dtype.type(self.label_smoothing / k)
+        return t
 
     def forward(self, output: Any, y: Any) -> float:
         self.p = softmax(output)
-        self.y = y
-        n = output.shape[0]
-        picked = self.p[xp.arange(n), y]
-        return float(-xp.log(xp.maximum(picked, 1e-30)).sum() / n)
+        self.t = self._target(y, output.shape[1], output.dtype)
+        log_p = xp.log(xp.maximum(self.p, output.dtype.type(1e-30)))
+        return float(-(self.t * log_p).sum() / output.shape[0])
 
     def backward(self) -> Any:
-        n = self.p.shape[0]
-        delta = self.p.copy()
-        delta[xp.arange(n), self.y] -= 1
-        delta /= delta.dtype.type(n)
+        delta = self.p - self.t
+        delta /= delta.dtype.type(self.p.shape[0])
         return delta
 
     def probabilities(self, output: Any) -> Any:
         return softmax(output)
+
+    def config(self) -> dict[str, Any]:
+        return {"label_smoothing": self.label_smoothing}
 
 
 LOSSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in (QuadraticCost, SoftmaxCrossEntropy)}

@@ -50,22 +50,27 @@ class Network:
         """(w, dC/dw, decay?) for every parameter; weight matrices decay, biases do not."""
         return [(layer.params[k], layer.grads[k], k != "b") for layer in self.layers for k in layer.params]
 
+    def _slots(self) -> list[tuple[dict[str, Any], str, str]]:
+        return [
+            (store, k, type(layer).__name__)
+            for layer in self.layers
+            for store in (layer.params, layer.buffers)
+            for k in store
+        ]
+
     def get_params(self) -> list[np.ndarray]:
-        """Copies of every parameter, in a fixed order (layer by layer, then by name)."""
-        return [to_numpy(p).copy() for layer in self.layers for p in layer.params.values()]
+        """Copies of every parameter and buffer, in a fixed order (layer by layer, then by name)."""
+        return [to_numpy(store[k]).copy() for store, k, _ in self._slots()]
 
     def set_params(self, values: Sequence[np.ndarray]) -> None:
-        """Load parameters in the order of :meth:`get_params`, checking every shape."""
-        slots = [(layer, k) for layer in self.layers for k in layer.params]
+        """Load parameters and buffers in the order of :meth:`get_params`, checking every shape."""
+        slots = self._slots()
         if len(values) != len(slots):
             raise ValueError(f"expected {len(slots)} parameter arrays, got {len(values)}")
-        for (layer, k), v in zip(slots, values, strict=True):
-            if tuple(v.shape) != tuple(layer.params[k].shape):
-                raise ValueError(
-                    f"{type(layer).__name__}.{k}: shape {tuple(v.shape)}, "
-                    f"expected {tuple(layer.params[k].shape)}"
-                )
-            layer.params[k] = xp.asarray(v, dtype=self.dtype).copy()
+        for (store, k, name), v in zip(slots, values, strict=True):
+            if tuple(v.shape) != tuple(store[k].shape):
+                raise ValueError(f"{name}.{k}: shape {tuple(v.shape)}, expected {tuple(store[k].shape)}")
+            store[k] = xp.asarray(v, dtype=self.dtype).copy()
 
     def n_params(self) -> int:
         return sum(int(np.prod(p.shape)) for layer in self.layers for p in layer.params.values())

@@ -135,4 +135,19 @@ class Adam(Optimizer):
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): the decay shrinks the
+    weights directly, w <- w - eta lambda w, instead of entering g and Adam's moments."""
+
+    def step(self, params: list[tuple[Any, Any, bool]]) -> None:
+        decay, self.weight_decay = self.weight_decay, 0.0
+        try:
+            for w, _, decays in params:
+                if decays and decay:
+                    w *= w.dtype.type(1.0 - self.lr * decay)
+            super().step(params)
+        finally:
+            self.weight_decay = decay
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

@@ -58,4 +58,40 @@ class Cosine(Schedule):
         return {**super().config(), "total_epochs": self.total_epochs, "min_lr": self.min_lr}
 
 
-SCHEDULES: dict[str, type[Schedule]] = {"constant": Constant, "step": Step, "cosine": Cosine}
+class OneCycle(Schedule):
+    """Warm up, then anneal (Smith & Topin 2019): over the first ``warmup`` fraction of the
+    T epochs, eta rises from eta_0 / div to eta_0 along a half cosine; over the rest it falls
+    to eta_0 / final_div along a half cosine."""
+
+    def __init__(
+        self, lr: float, total_epochs: float, warmup: float = 0.2, div: float = 25.0, final_div: float = 1e3
+    ) -> None:
+        super().__init__(lr)
+        if total_epochs <= 0 or not 0 < warmup < 1:
+            raise ValueError("need total_epochs > 0 and 0 < warmup < 1")
+        self.total_epochs, self.warmup, self.div, self.final_div = float(total_epochs), warmup, div, final_div
+
+    def __call__(self, t: float) -> float:
+        frac = min(t / self.total_epochs, 1.0)
+        if frac < self.warmup:
+            start, end, u = self.lr / self.div, self.lr, frac / self.warmup
+        else:
+            start, end, u = self.lr, self.lr / self.final_div, (frac - self.warmup) / (1 - self.warmup)
+        return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * u))
+
+    def config(self) -> dict[str, Any]:
+        return {
+            **super().config(),
+            "total_epochs": self.total_epochs,
+            "warmup": self.warmup,
+            "div": self.div,
+            "final_div": self.final_div,
+        }
+
+
+SCHEDULES: dict[str, type[Schedule]] = {
+    "constant": Constant,
+    "step": Step,
+    "cosine": Cosine,
+    "onecycle": OneCycle,
+}
