@@ -39,7 +39,7 @@ def handwriting_trainer(ds, epochs, seed):
     """Yields (seconds, test accuracy) after each epoch of the `mlp` preset, trained by
     Network.fit exactly as `handwriting train` does (minus early stopping)."""
     p = PRESETS["mlp"]
-    net = p.build(784, np.random.default_rng(seed))
+    net = p.build((28, 28), np.random.default_rng(seed))
     optimizer, schedule = p.make_optimizer(p.lr), p.make_schedule(p.lr, epochs)
     for epoch in range(epochs):
         history = net.fit(

@@ -55,5 +55,18 @@ def test_missing_file(tmp_path):
 
 def test_huge_declared_size_is_refused_without_allocating():
     header = b"\x00\x00\x08\x03" + b"\xff\xff\xff\xff" * 3
+    with pytest.raises(DataError, match="more than the"):
+        parse_idx(header + b"\x00" * 10)
+    header = b"\x00\x00\x08\x02" + b"\x00\x00\x10\x00" * 2  # 16 MB declared, 10 bytes there
     with pytest.raises(DataError, match="truncated"):
         parse_idx(header + b"\x00" * 10)
+
+
+def test_gzip_bomb_is_read_no_further_than_the_header_declares(tmp_path):
+    """2 declared bytes followed by 100 MB of zeros in 100 kB of gzip: refused after reading 3."""
+    body = b"\x00\x00\x08\x01\x00\x00\x00\x02" + bytes(100_000_000)
+    path = tmp_path / "bomb.idx.gz"
+    path.write_bytes(gzip.compress(body, compresslevel=9))
+    assert path.stat().st_size < 200_000
+    with pytest.raises(DataError, match="trailing bytes"):
+        read_idx(path)

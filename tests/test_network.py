@@ -11,6 +11,7 @@ from handwriting.nn import (
     EarlyStopping,
     Flatten,
     Network,
+    OneCycle,
     ReLU,
     SoftmaxCrossEntropy,
     Step,
@@ -80,6 +81,17 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
 def test_early_stopping_refuses_to_watch_anything_but_validation():
     with pytest.raises(ValueError, match="validation"):
         EarlyStopping("accuracy")
+
+
+def test_one_cycle_warms_up_then_anneals():
+    sched = OneCycle(1.0, total_epochs=10, warmup=0.2, div=25, final_div=1000)
+    assert sched(0) == pytest.approx(1 / 25)
+    assert sched(2) == pytest.approx(1.0)
+    assert sched(10) == pytest.approx(1 / 1000)
+    values = [sched(t / 10) for t in range(101)]
+    peak = int(np.argmax(values))
+    steps = np.diff(values)
+    assert (steps[:peak] >= 0).all() and (steps[peak:] <= 0).all()
 
 
 def test_schedules():

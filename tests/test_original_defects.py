@@ -9,12 +9,18 @@ import pytest
 from conftest import toy_dataset
 from handwriting import training
 from handwriting.data import Dataset
-from handwriting.nn import SGD, Adam, Dense, Network, Sigmoid, SoftmaxCrossEntropy
+from handwriting.nn import SGD, Adam, AdamW, Dense, Network, Sigmoid, SoftmaxCrossEntropy
 
 
 @pytest.mark.parametrize(
     "make_optimizer",
-    [lambda: SGD(0.01), lambda: SGD(0.01, 0.9), lambda: SGD(0.01, 0.9, nesterov=True), lambda: Adam(0.001)],
+    [
+        lambda: SGD(0.01),
+        lambda: SGD(0.01, 0.9),
+        lambda: SGD(0.01, 0.9, nesterov=True),
+        lambda: Adam(0.001),
+        lambda: AdamW(0.001, weight_decay=0.01),
+    ],
 )
 def test_a_step_goes_down_the_gradient(make_optimizer):
     rng = np.random.default_rng(0)
@@ -89,6 +95,12 @@ def _reference_steps(kind, w, grads, lr=0.1, mu=0.9, wd=0.01, b1=0.9, b2=0.999, 
         elif kind == "nesterov":
             v = mu * v + g
             w = w - lr * (g + mu * v)
+        elif kind == "adamw":
+            g = g - wd * w  # decoupled: the decay is not part of the gradient...
+            w = w * (1 - lr * wd)  # ...it shrinks the weights directly
+            m = b1 * m + (1 - b1) * g
+            s = b2 * s + (1 - b2) * g * g
+            w = w - lr * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps)
         else:
             m = b1 * m + (1 - b1) * g
             s = b2 * s + (1 - b2) * g * g
@@ -96,12 +108,15 @@ def _reference_steps(kind, w, grads, lr=0.1, mu=0.9, wd=0.01, b1=0.9, b2=0.999, 
     return w
 
 
-@pytest.mark.parametrize("kind", ["momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("kind", ["momentum", "nesterov", "adam", "adamw"])
 def test_optimizers_follow_their_formulas(kind):
     rng = np.random.default_rng(2)
     w0 = rng.standard_normal((3, 4))
     grads = [rng.standard_normal((3, 4)) for _ in range(4)]
-    opt = Adam(0.1, weight_decay=0.01) if kind == "adam" else SGD(0.1, 0.9, kind == "nesterov", 0.01)
+    if kind.startswith("adam"):
+        opt = (AdamW if kind == "adamw" else Adam)(0.1, weight_decay=0.01)
+    else:
+        opt = SGD(0.1, 0.9, kind == "nesterov", 0.01)
     w = w0.copy()
     for g in grads:
         g_before = g.copy()

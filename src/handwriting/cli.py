@@ -15,6 +15,7 @@ from .data import DATASETS, load_dataset
 from .errors import HandwritingError
 from .metrics import per_class
 from .model import Model
+from .nn import DivergenceError
 from .presets import PRESETS
 from .recognizer import DEFAULT_THRESHOLD
 
@@ -79,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=_positive_float, help="learning rate (default: the preset's)")
     t.add_argument("--seed", type=int, default=0, help="seed for weights, shuffling and dropout (default: 0)")
     t.add_argument("--out", metavar="FILE", help="model file to write (default: PRESET-DATASET.npz)")
+    t.add_argument("--checkpoint-dir", metavar="DIR", help="save a checkpoint after every epoch in DIR")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the newest checkpoint in --checkpoint-dir (same options as the first run)",
+    )
 
     e = sub.add_parser("evaluate", help="test accuracy, per-class figures and confusion matrix")
     e.add_argument("model", metavar="MODEL", help="a model file written by 'handwriting train'")
@@ -117,6 +124,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if args.data_dir is not None and args.dataset == "digits":
         raise HandwritingError("--data-dir is for MNIST; the digits data set is built in")
+    if args.resume and not args.checkpoint_dir:
+        raise HandwritingError("--resume needs --checkpoint-dir DIR, the folder of the run to continue")
     dataset = load_dataset(args.dataset, args.data_dir)
     if args.dataset == "auto" and dataset.name == "digits":
         print(
@@ -128,16 +137,31 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(f"Data: {dataset.summary()}")
     print(f"Preset {preset.name}: {preset.description}")
     out = Path(args.out or f"{args.preset}-{dataset.name}.npz")
-    model = train(
-        dataset,
-        args.preset,
-        epochs=epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        callbacks=[ProgressBar(epochs)],
-        command=shlex.join(["handwriting", *argv]),
-    )
+    try:
+        # A diverging run overflows before its cost turns NaN; the divergence guard reports it
+        # in one line, so NumPy's warnings on the way there would only be noise.
+        with np.errstate(over="ignore", invalid="ignore"):
+            model = train(
+                dataset,
+                args.preset,
+                epochs=epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                seed=args.seed,
+                callbacks=[ProgressBar(epochs)],
+                command=shlex.join(["handwriting", *argv]),
+                checkpoint_dir=args.checkpoint_dir,
+                resume=args.resume,
+            )
+    except (KeyboardInterrupt, DivergenceError) as stop:
+        saved = _newest_checkpoint(args.checkpoint_dir)
+        kept = f"; the checkpoint of epoch {saved} is kept in {args.checkpoint_dir}" if saved else ""
+        if isinstance(stop, DivergenceError):
+            raise HandwritingError(f"{stop}{kept}") from None
+        print(
+            f"handwriting: interrupted{kept}" + ("; continue with --resume" if saved else ""), file=sys.stderr
+        )
+        return 130
     model.save(out)
     m = model.meta["metrics"]
     n_test = model.meta["dataset"]["n_test"]
@@ -145,6 +169,15 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(f"Test: {right:,} of {n_test:,} held-out digits recognized ({100 * m['test_accuracy']:.2f}%)")
     print(f"Saved {out}")
     return 0
+
+
+def _newest_checkpoint(folder: str | None) -> int | None:
+    from .checkpoint import latest
+
+    if not folder or not Path(folder).is_dir():
+        return None
+    found = latest(Path(folder))
+    return found.epoch if found else None
 
 
 def _evaluate(args: argparse.Namespace) -> int:

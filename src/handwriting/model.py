@@ -24,6 +24,7 @@ from .nn import LAYERS, LOSSES, Network
 FORMAT = "handwriting-model"
 FORMAT_VERSION = 1
 MAX_PARAMS = 100_000_000  # refuse absurd architectures before allocating anything
+MAX_BYTES = 1 << 30  # nor unpack more than this
 
 
 def architecture(network: Network) -> dict[str, Any]:
@@ -52,6 +53,35 @@ def build(arch: dict[str, Any]) -> Network:
     if n > MAX_PARAMS:
         raise ValueError(f"architecture declares {n:,} weights, more than the {MAX_PARAMS:,} allowed")
     return Network(layers, LOSSES[loss_type](**loss_config), dtype=arch.get("dtype", "float32"))
+
+
+def _check_meta(meta: object) -> None:
+    """The JSON record's schema: what must be there, with which types and ranges."""
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError("not a handwriting model")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"format version {meta.get('format_version')!r} is not supported")
+    shape, classes, arch = meta.get("image_shape"), meta.get("classes"), meta.get("architecture")
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 2
+        and all(isinstance(d, int) and 0 < d <= 4096 for d in shape)
+    ):
+        raise ValueError(f"image_shape must be two sizes from 1 to 4096, got {shape!r}")
+    if not (isinstance(classes, list) and 2 <= len(classes) <= 1000):
+        raise ValueError("classes must be a list of 2 to 1000 labels")
+    if not (isinstance(arch, dict) and isinstance(arch.get("layers"), list) and len(arch["layers"]) <= 1000):
+        raise ValueError("architecture must hold a list of layers")
+    if arch.get("dtype", "float32") not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {arch.get('dtype')!r}")
+    for spec in arch["layers"]:
+        if not (isinstance(spec, dict) and isinstance(spec.get("type"), str)):
+            raise ValueError(f"each layer must be an object with a type, got {spec!r}")
+        for key, value in spec.items():
+            if key != "type" and not isinstance(value, (int, float, str, bool, list)):
+                raise ValueError(f"{spec['type']}.{key} has a value of unexpected kind")
+            if isinstance(value, float) and not np.isfinite(value):
+                raise ValueError(f"{spec['type']}.{key} is not finite")
 
 
 class Model:
@@ -101,16 +131,17 @@ class Model:
         if not path.is_file():
             raise ModelFileError(f"{path}: no such model file")
         try:
+            with zipfile.ZipFile(path) as z:  # sizes first: a zip bomb is refused unopened
+                total = sum(info.file_size for info in z.infolist())
+            if total > MAX_BYTES:
+                raise ValueError(f"it would unpack to {total:,} bytes, more than the {MAX_BYTES:,} allowed")
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-            raise ModelFileError(f"{path}: not a readable model file ({e})") from None
+        except Exception as e:  # zip, zlib, npy-header and pickle-refusal errors alike
+            raise ModelFileError(f"{path}: not a readable model file ({type(e).__name__}: {e})") from None
         try:
             meta = json.loads(bytes(arrays.pop("meta")).decode())
-            if meta.get("format") != FORMAT:
-                raise ValueError("not a handwriting model")
-            if meta.get("format_version") != FORMAT_VERSION:
-                raise ValueError(f"format version {meta.get('format_version')} is not supported")
+            _check_meta(meta)
             network = build(meta["architecture"])
             names = [f"param_{i:03d}" for i in range(len(arrays))]
             if sorted(arrays) != names:
@@ -119,6 +150,10 @@ class Model:
             if not all(np.issubdtype(p.dtype, np.floating) and np.isfinite(p).all() for p in params):
                 raise ValueError("parameters must be finite floating-point numbers")
             network.set_params(params)
-        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as e:
-            raise ModelFileError(f"{path}: damaged or foreign model file ({e})") from None
+            # The layers must also fit together: one blank image must come out as 10 scores.
+            out = network.forward(np.zeros((1, *meta["image_shape"]), dtype=network.dtype))
+            if tuple(out.shape) != (1, len(meta["classes"])):
+                raise ValueError(f"the network maps one image to shape {tuple(out.shape)}")
+        except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError, RecursionError) as e:
+            raise ModelFileError(f"{path}: damaged or foreign model file ({type(e).__name__}: {e})") from None
         return cls(network, meta)

@@ -3,15 +3,18 @@ and only at the very end measure the test split once."""
 
 from __future__ import annotations
 
+import os
 import platform
-import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, checkpoint
 from .data import Dataset
+from .errors import HandwritingError
 from .metrics import confusion_matrix
 from .model import Model
 from .nn import Callback, EarlyStopping
@@ -28,9 +31,16 @@ def train(
     seed: int = 0,
     callbacks: Iterable[Callback] = (),
     command: str | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> Model:
     """Build ``preset`` with weights drawn from ``seed``, fit it on ``dataset``'s training
-    split (the validation split drives early stopping), then record the test accuracy."""
+    split (the validation split drives early stopping), then record the test accuracy.
+
+    With ``checkpoint_dir``, a checkpoint is saved after every epoch; with ``resume`` too,
+    training continues from the newest one and ends with exactly the weights an
+    uninterrupted run would have had.
+    """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     p = PRESETS[preset]
@@ -40,23 +50,70 @@ def train(
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError("epochs and batch size must be >= 1 and the learning rate > 0")
     rng = np.random.default_rng(seed)
-    network = p.build(int(np.prod(dataset.image_shape)), rng)
+    network = p.build(dataset.image_shape, rng)
     optimizer = p.make_optimizer(lr)
-    # Early stopping goes first, so the other callbacks see the weights it restores.
-    stopper = [EarlyStopping("val_accuracy", p.patience)] if p.patience is not None else []
-    callbacks = [*stopper, *callbacks]
-    start = time.perf_counter()
-    history = network.fit(
-        dataset.x_train,
-        dataset.y_train,
-        optimizer=optimizer,
-        epochs=epochs,
-        batch_size=batch_size,
-        schedule=p.make_schedule(lr, epochs),
-        validation_data=(dataset.x_val, dataset.y_val),
-        callbacks=callbacks,
+    stopper = EarlyStopping("val_accuracy", p.patience) if p.patience is not None else None
+    settings = {
+        "preset": preset,
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "dataset": dataset.name,
+        "files": dataset.files,
+    }
+    start_epoch, previous, stopped = 0, {}, False
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if folder is not None:
+        found = checkpoint.latest(folder) if folder.is_dir() else None
+        if found is not None and not resume:
+            raise HandwritingError(
+                f"{folder} already holds checkpoints (up to epoch {found.epoch}): add --resume to "
+                "continue that run, or choose an empty folder"
+            )
+        if found is not None:
+            if found.settings != settings:
+                raise HandwritingError(
+                    f"{found.path} was made by a different run ({_differences(found.settings, settings)}); "
+                    "resume with the same options, or choose another folder"
+                )
+            network.set_params(found.params)
+            optimizer.load_state_dict(found.optimizer)
+            network.rng.bit_generator.state = found.rng_state
+            if stopper is not None and found.stopper is not None:
+                stopper.resume(found.stopper)
+            start_epoch, previous, stopped = found.epoch, found.history, bool(found.history.get("stopped"))
+    # Early stopping goes first, so the other callbacks see the weights it restores; the
+    # checkpointer next, so that what it saves includes early stopping's verdict.
+    saver = (
+        [] if folder is None else [checkpoint.Checkpointer(folder, optimizer, stopper, settings, previous)]
     )
-    seconds = time.perf_counter() - start
+    callbacks = [*([stopper] if stopper else []), *saver, *callbacks]
+    history: dict[str, Any] = {}
+    if start_epoch < epochs and not stopped:
+        history = network.fit(
+            dataset.x_train,
+            dataset.y_train,
+            optimizer=optimizer,
+            epochs=epochs,
+            batch_size=batch_size,
+            schedule=p.make_schedule(lr, epochs),
+            validation_data=(dataset.x_val, dataset.y_val),
+            callbacks=callbacks,
+            augment=p.augment,
+            initial_epoch=start_epoch,
+        )
+    elif stopper is not None:
+        stopper.network = network
+        stopper.on_train_end(history)  # put back the best epoch's weights, as the first run would have
+    history = {
+        k: list(previous.get(k, [])) + list(history.get(k, []))
+        for k in ("loss", "accuracy", "lr", "seconds", "val_loss", "val_accuracy")
+        if k in previous or k in history
+    }
+    seconds = float(sum(history.get("seconds", [])))
+    if stopper is not None:
+        history["best_epoch"] = stopper.best_epoch + 1
     val = network.evaluate(dataset.x_val, dataset.y_val)
     test = network.evaluate(dataset.x_test, dataset.y_test)
     meta = {
@@ -75,10 +132,12 @@ def train(
             "seed": seed,
             "epochs": epochs,
             "epochs_run": len(history["loss"]),
+            "resumed_from_epoch": start_epoch or None,
             "best_epoch": history.get("best_epoch"),
             "batch_size": batch_size,
             "optimizer": {"type": type(optimizer).__name__, **optimizer.config(), "lr": lr},
             "schedule": p.schedule,
+            "augment": p.augment.config() if p.augment else None,
             "seconds": round(seconds, 2),
             "handwriting_version": __version__,
             "numpy_version": np.__version__,
@@ -94,6 +153,13 @@ def train(
         "history": {k: v for k, v in history.items() if isinstance(v, list)},
     }
     return Model(network, meta)
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
+    keys = sorted(k for k in {*a, *b} if a.get(k) != b.get(k))
+    return (
+        ", ".join(f"{k}: {a.get(k)!r} there, {b.get(k)!r} now" for k in keys if k != "files") or "data files"
+    )
 
 
 def evaluate(model: Model, images: np.ndarray, labels: np.ndarray) -> dict[str, object]:

@@ -8,6 +8,8 @@ values in C order.  Type codes: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import struct
 import zlib
@@ -30,8 +32,11 @@ _CODE_OF = {dt.newbyteorder("="): c for c, dt in TYPE_CODES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Decode IDX bytes, checking the magic number, type code, dimensions and exact length."""
+MAX_BYTES = 1 << 30  # 1 GiB of values: far above MNIST's 47 MB, far below what a gzip bomb claims
+
+
+def _header(data: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """(dtype, shape, header length) from the start of IDX bytes, or a DataError."""
     if len(data) < 4:
         raise DataError(f"{name}: too short to be an IDX file ({len(data)} bytes)")
     if data[0] != 0 or data[1] != 0:
@@ -45,8 +50,18 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(data) < header:
         raise DataError(f"{name}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = TYPE_CODES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    declared = math.prod(shape) * TYPE_CODES[code].itemsize  # Python ints: no overflow
+    if declared > MAX_BYTES:
+        raise DataError(
+            f"{name}: header declares {declared:,} bytes of data, more than the {MAX_BYTES:,} allowed"
+        )
+    return TYPE_CODES[code], shape, header
+
+
+def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode IDX bytes, checking the magic number, type code, dimensions and exact length."""
+    dtype, shape, header = _header(data, name)
+    expected = math.prod(shape) * dtype.itemsize
     actual = len(data) - header
     if actual != expected:
         what = "truncated" if actual < expected else "has trailing bytes"
@@ -63,11 +78,22 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
     if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{path}: damaged gzip data ({e}); delete it and download it again") from None
+        raw = _gunzip(raw, path)
     return parse_idx(raw, str(path))
+
+
+def _gunzip(raw: bytes, path: Path) -> bytes:
+    """Decompress, but never more than the header declares (plus one byte, to notice extra
+    data): memory stays bounded by the file's own claims, themselves capped by MAX_BYTES."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
+            start = f.read(4)
+            if len(start) == 4:
+                start += f.read(4 * start[3])
+            dtype, shape, _ = _header(start, str(path))
+            return start + f.read(math.prod(shape) * dtype.itemsize + 1)
+    except (OSError, EOFError, zlib.error, struct.error) as e:
+        raise DataError(f"{path}: damaged gzip data ({e}); delete it and download it again") from None
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray, compress: bool | None = None) -> None:

@@ -64,8 +64,8 @@ def load_gray(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError(
             f"{name}: not an image we can read ({e.__class__.__name__}); use PNG or JPEG"
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageError(f"{name}: damaged or unreadable image ({e})") from None
+    except Exception as e:  # a damaged file can trip any of Pillow's decoders in its own way
+        raise ImageError(f"{name}: damaged or unreadable image ({type(e).__name__}: {e})") from None
     if max(image.size) > WORK_SIZE:
         image = image.copy()
         image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)

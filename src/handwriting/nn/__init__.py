@@ -7,9 +7,9 @@ CLI or web code.
 from .backend import set_backend, xp
 from .callbacks import Callback, EarlyStopping
 from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
-from .layers import LAYERS, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Sigmoid, Tanh
+from .layers import LAYERS, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
 from .losses import LOSSES, Loss, QuadraticCost, SoftmaxCrossEntropy
-from .network import Network
+from .network import DivergenceError, Network
 from .norm import BatchNorm
 from .optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
 from .schedules import SCHEDULES, Constant, Cosine, OneCycle, Schedule, Step
@@ -24,6 +24,7 @@ __all__ = [
     "Conv2D",
     "Cosine",
     "Dense",
+    "DivergenceError",
     "Dropout",
     "EarlyStopping",
     "Flatten",
@@ -40,6 +41,7 @@ __all__ = [
     "Optimizer",
     "QuadraticCost",
     "ReLU",
+    "Reshape",
     "SCHEDULES",
     "SGD",
     "Schedule",

@@ -35,7 +35,29 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, network: Network) -> None:
         self.network = network
+        if getattr(self, "_resumed", False):
+            self._resumed = False
+            return
         self.best, self.best_epoch, self.best_params, self.wait = -math.inf, -1, None, 0
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to carry on watching after an interruption."""
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_params": self.best_params,
+        }
+
+    def resume(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (the next ``fit`` will not start afresh)."""
+        self.best, self.best_epoch, self.wait = (
+            float(state["best"]),
+            int(state["best_epoch"]),
+            int(state["wait"]),
+        )
+        self.best_params = state["best_params"]
+        self._resumed = True
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:

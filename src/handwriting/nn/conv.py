@@ -31,23 +31,28 @@ def _in_parallel(n: int, work: Callable[[int, int], None]) -> None:
     list(_POOL.map(lambda i: work(bounds[i], bounds[i + 1]), range(parts)))
 
 
-def _pad_channels_last(x: Any, p: int) -> Any:
-    """(n, h, w, c) with p zeros around each image, in a new channels-last array."""
+def _pad_channels_last(x: Any, p: int, out: Any = None) -> Any:
+    """(n, h, w, c) with p zeros around each image, channels-last. ``out``, if given, is a
+    buffer of the right shape whose border is already zero (only the inside is written)."""
     if p == 0:
         return x
     n, h, w, c = x.shape
-    out = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=x.dtype)
+    if out is None:
+        out = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=x.dtype)
     _in_parallel(n, lambda lo, hi: out[lo:hi, p : p + h, p : p + w].__setitem__(Ellipsis, x[lo:hi]))
     return out
 
 
-def _im2col(x: Any, k: int, s: int, oh: int, ow: int) -> Any:
+def _im2col(x: Any, k: int, s: int, oh: int, ow: int, out: Any = None) -> Any:
     """The k x k patches of a channels-last batch (n, h, w, c) at stride s, one per row:
-    (n oh ow, k k c). The windows are a strided view; each thread copies part of the batch."""
+    (n oh ow, k k c). The windows are a strided view; each thread copies part of the batch
+    into ``out`` (a reused buffer, if given)."""
     n, c = x.shape[0], x.shape[3]
     windows = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s][:, :oh, :ow]  # (n, oh, ow, c, k, k)
     windows = windows.transpose(0, 1, 2, 4, 5, 3)
-    patches = xp.empty((n, oh, ow, k, k, c), dtype=x.dtype)
+    patches = (
+        xp.empty((n, oh, ow, k, k, c), dtype=x.dtype) if out is None else out.reshape(n, oh, ow, k, k, c)
+    )
     _in_parallel(n, lambda lo, hi: patches[lo:hi].__setitem__(Ellipsis, windows[lo:hi]))
     return patches.reshape(n * oh * ow, k * k * c)
 
@@ -98,14 +103,28 @@ class Conv2D(Layer):
         k, s, p = self.k, self.stride, self.padding
         oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
         # Work channels-last: patches are then copied in contiguous runs of c numbers.
-        x = _pad_channels_last(a_in.transpose(0, 2, 3, 1), p)
-        self.patches = _im2col(x, k, s, oh, ow)
+        x = a_in.transpose(0, 2, 3, 1)
+        if p:
+            x = _pad_channels_last(
+                x, p, self._buffer("padded", (n, h + 2 * p, w + 2 * p, c), x.dtype, zero=True)
+            )
+        self.patches = _im2col(x, k, s, oh, ow, self._buffer("patches", (n * oh * ow, k * k * c), x.dtype))
         self.shape = (n, c, h, w, oh, ow)
         z = self.patches @ self._kernels().T
         z += self.params["b"]
         # (n, oh, ow, f) in memory, seen as (n, f, oh, ow): no copy, and the delta that comes
         # back has the same layout, so backward's reshape is free too.
         return z.reshape(n, oh, ow, self.f).transpose(0, 3, 1, 2)
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any, zero: bool = False) -> Any:
+        """A scratch array kept from the previous batch of the same shape: touching fresh
+        memory for every batch (page faults) costs as much as the copy into it."""
+        if not hasattr(self, "_buffers"):
+            self._buffers: dict[str, Any] = {}
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[name] = (xp.zeros if zero else xp.empty)(shape, dtype=dtype)
+        return buf
 
     def _kernels(self) -> Any:
         """W (f, c, k, k) as the matrix K (f, k k c), matching the patches' column order."""
@@ -120,13 +139,20 @@ class Conv2D(Layer):
         self.grads["b"] = d.sum(axis=0)
         if not need_input_grad:
             return None
-        if s == 1 and p <= k - 1 and self.f <= c:
+        if s == 1 and p <= k - 1:
             # dC/da is itself a convolution: delta, padded by k-1-p, correlated with the kernels
             # flipped in space and with in/out channels swapped. One more im2col and matmul
-            # instead of a scatter-add; cheaper when delta has no more channels than a.
-            dpad = _pad_channels_last(delta.transpose(0, 2, 3, 1), k - 1 - p)
+            # instead of a scatter-add of every patch gradient (which is memory-bound).
+            q = k - 1 - p
+            shape = (n, oh + 2 * q, ow + 2 * q, self.f)
+            dpad = _pad_channels_last(
+                delta.transpose(0, 2, 3, 1), q, self._buffer("dpad", shape, delta.dtype, zero=True)
+            )
+            dpatches = _im2col(
+                dpad, k, 1, h, w, self._buffer("dpatches", (n * h * w, k * k * self.f), delta.dtype)
+            )
             flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, c)
-            return (_im2col(dpad, k, 1, h, w) @ flipped).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+            return (dpatches @ flipped).reshape(n, h, w, c).transpose(0, 3, 1, 2)
         dpatches = (d @ self._kernels()).reshape(n, oh, ow, k, k, c)
         dx = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=delta.dtype)
 
@@ -190,17 +216,26 @@ class MaxPool2D(Layer):
         self.a_in = a_in
         views = _offsets(a_in, self.pool)
         self.z = views[0].copy()
-        for v in views[1:]:
-            xp.maximum(self.z, v, out=self.z)
+
+        def pool(lo: int, hi: int) -> None:
+            for v in views[1:]:
+                xp.maximum(self.z[lo:hi], v[lo:hi], out=self.z[lo:hi])
+
+        _in_parallel(a_in.shape[0], pool)
         return self.z
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
         dx = xp.zeros_like(self.a_in)  # same memory layout as the input
-        taken = xp.zeros(self.z.shape, dtype=bool)
-        for src, dst in zip(_offsets(self.a_in, self.pool), _offsets(dx, self.pool), strict=True):
-            winner = (src == self.z) & ~taken
-            taken |= winner
-            dst[...] = delta * winner
+        sources, targets = _offsets(self.a_in, self.pool), _offsets(dx, self.pool)
+
+        def route(lo: int, hi: int) -> None:
+            z, taken = self.z[lo:hi], xp.zeros(self.z[lo:hi].shape, dtype=bool)
+            for src, dst in zip(sources, targets, strict=True):
+                winner = (src[lo:hi] == z) & ~taken
+                taken |= winner
+                xp.multiply(delta[lo:hi], winner, out=dst[lo:hi])
+
+        _in_parallel(delta.shape[0], route)
         return dx
 
     def config(self) -> dict[str, Any]:

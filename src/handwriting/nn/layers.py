@@ -186,6 +186,25 @@ class Flatten(Layer):
         return delta.reshape(self.in_shape)
 
 
+class Reshape(Layer):
+    """Reshape (N, ...) to (N, *shape), e.g. flat images to (N, 1, 28, 28) channels-first;
+    the gradient is reshaped back."""
+
+    def __init__(self, shape: list[int] | tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(int(d) for d in shape)
+
+    def forward(self, a_in: Any, training: bool = False) -> Any:
+        self.in_shape = a_in.shape
+        return a_in.reshape(a_in.shape[0], *self.shape)
+
+    def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
+        return delta.reshape(self.in_shape)
+
+    def config(self) -> dict[str, Any]:
+        return {"shape": list(self.shape)}
+
+
 LAYERS: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Dropout, Flatten)
+    cls.__name__: cls for cls in (Dense, Sigmoid, Tanh, ReLU, LeakyReLU, Dropout, Flatten, Reshape)
 }  # conv.py and norm.py add theirs

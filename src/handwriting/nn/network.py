@@ -9,8 +9,9 @@ For a batch X (one example per row) and integer labels y:
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,17 @@ from .layers import Layer
 from .losses import Loss
 from .optim import Optimizer
 from .schedules import Constant, Schedule
+
+
+class DivergenceError(ArithmeticError):
+    """The cost became NaN or infinite: the weights are ruined, usually by too large a step."""
+
+    def __init__(self, epoch: int, batch: int, cost: float, lr: float) -> None:
+        super().__init__(
+            f"training diverged at epoch {epoch}, batch {batch} (cost {cost}) with learning rate "
+            f"{lr:.3g}; try a smaller learning rate (--lr)"
+        )
+        self.epoch, self.batch, self.cost, self.lr = epoch, batch, cost, lr
 
 
 class Network:
@@ -109,15 +121,17 @@ class Network:
         validation_data: tuple[np.ndarray, np.ndarray] | None = None,
         callbacks: Iterable[Callback] = (),
         initial_epoch: int = 0,
+        augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     ) -> dict[str, Any]:
         """Mini-batch SGD: each epoch, shuffle (X, y) with ``self.rng``, and for each batch take
         one optimizer step with the learning rate ``schedule(epoch + batch / n_batches)``.
 
-        Epochs are numbered from ``initial_epoch`` (to continue an earlier call) up to
-        ``epochs``. The validation split is only *evaluated* (for progress and early stopping), never
-        trained on. Returns the history: per-epoch lists of ``loss`` and ``accuracy``
-        (running, on the training batches), ``val_loss``, ``val_accuracy``, ``lr`` and ``seconds``
-        (time spent training, without the validation pass).
+        ``augment(batch, rng)``, if given, transforms each training batch (with this network's
+        generator, so it is seeded too). Epochs are numbered from ``initial_epoch`` (to
+        continue an earlier call) up to ``epochs``. The validation split is only *evaluated*
+        (for progress and early stopping), never trained on. Returns the history: per-epoch
+        lists of ``loss`` and ``accuracy`` (running, on the training batches), ``val_loss``,
+        ``val_accuracy``, ``lr`` and ``seconds`` (time spent training, without the validation).
         """
         X, y = self._check_xy(X, y)
         if not 0 <= initial_epoch < epochs or batch_size < 1:
@@ -140,9 +154,12 @@ class Network:
             total_cost, n_correct = 0.0, 0
             for b in range(n_batches):
                 idx = order[b * batch_size : (b + 1) * batch_size]
-                xb, yb = xp.asarray(X[idx]), xp.asarray(y[idx])
+                xb = X[idx] if augment is None else augment(X[idx], self.rng)
+                xb, yb = xp.asarray(xb), xp.asarray(y[idx])
                 optimizer.lr = schedule(epoch + b / n_batches)
                 cost, output = self.train_step(xb, yb, optimizer)
+                if not math.isfinite(cost):
+                    raise DivergenceError(epoch + 1, b + 1, cost, optimizer.lr)
                 total_cost += cost * len(idx)
                 n_correct += int((output.argmax(axis=1) == yb).sum())
                 for cb in callbacks:
@@ -163,7 +180,7 @@ class Network:
         return history
 
     # ----- inference ----------------------------------------------------------------
-    def predict_proba(self, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
         """Class probabilities, one row per example (evaluation mode: no dropout)."""
         X = self._check_x(X)
         out = [
@@ -172,11 +189,11 @@ class Network:
         ]
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=self.dtype)
 
-    def predict(self, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    def predict(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
         """The most probable class of each example."""
         return self.predict_proba(X, batch_size).argmax(axis=1)
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> dict[str, float]:
+    def evaluate(self, X: np.ndarray, y: np.ndarray, batch_size: int = 250) -> dict[str, float]:
         """Mean cost and accuracy (the fraction classified right) on (X, y)."""
         X, y = self._check_xy(X, y)
         total_cost, n_correct = 0.0, 0

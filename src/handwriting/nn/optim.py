@@ -44,6 +44,16 @@ class Optimizer:
         """Step w using d = dC/dw (+ lambda w); d is scratch space and may be overwritten."""
         raise NotImplementedError
 
+    def state_dict(self) -> list[dict[str, Any]]:
+        """What the optimizer remembers between steps (momenta, step counts), per parameter,
+        so that training can be resumed exactly; scratch space is left out."""
+        return [{k: v for k, v in st.items() if k != "d"} for st in self.state]
+
+    def load_state_dict(self, state: list[dict[str, Any]]) -> None:
+        self.state = [
+            {k: (v if isinstance(v, int) else xp.asarray(v).copy()) for k, v in st.items()} for st in state
+        ]
+
     def config(self) -> dict[str, Any]:
         return {"lr": self.lr, "weight_decay": self.weight_decay}
 
