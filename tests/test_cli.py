@@ -142,3 +142,21 @@ def test_progress_bar_shows_running_loss_on_a_terminal(tmp_path):
     assert proc.wait(timeout=120) == 0
     shown = b"".join(chunks).decode(errors="replace")
     assert "epoch 1/1" in shown and "batch" in shown and "loss=" in shown
+
+
+def test_evaluate_an_ensemble(digits_model, tmp_path):
+    path, _ = digits_model
+    other = tmp_path / "other.npz"
+    assert (
+        run(
+            "train", "--preset", "mlp", "--epochs", "4", "--seed", "7", "--out", str(other), cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    report = json.loads(run("evaluate", str(path), str(other), "--json").stdout)
+    assert report["model"] == "ensemble of 2 models"
+    assert [m["file"] for m in report["models"]] == [str(path), str(other)]
+    assert sum(map(sum, report["confusion"])) == 360
+    assert report["accuracy"] >= min(m["accuracy"] for m in report["models"]) - 0.01
+    text = run("evaluate", str(path), str(other)).stdout
+    assert "ensemble of 2 models" in text and "% alone" in text

@@ -88,7 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     e = sub.add_parser("evaluate", help="test accuracy, per-class figures and confusion matrix")
-    e.add_argument("model", metavar="MODEL", help="a model file written by 'handwriting train'")
+    e.add_argument(
+        "models",
+        metavar="MODEL",
+        nargs="+",
+        help="a model file written by 'handwriting train'; several: evaluate them as an ensemble",
+    )
     e.add_argument(
         "--data-dir", metavar="DIR", help="folder holding the four MNIST files (or set HANDWRITING_DATA)"
     )
@@ -115,7 +120,53 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
     r.add_argument("--show", action="store_true", help="draw the 28x28 images the network was given")
     r.add_argument("--save-preprocessed", metavar="DIR", help="write the 28x28 images as PNG files into DIR")
+
+    v = sub.add_parser("serve", help="a web page to draw digits and see them read, with a JSON API")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    v.add_argument("--port", type=_positive_int, default=8000, help="port (default: 8000)")
+    v.add_argument("--model", metavar="FILE", help="model file (default: the pretrained model)")
+
+    p = sub.add_parser("report", help="figures and an HTML page about a trained model")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--out", metavar="DIR", default="report", help="folder to write into (default: report)")
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="folder holding the four MNIST files (or set HANDWRITING_DATA)"
+    )
     return parser
+
+
+def _needs(module: str, extra: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise HandwritingError(f"this command needs {module}: pip install 'handwriting[{extra}]'")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    _needs("starlette", "web")
+    _needs("uvicorn", "web")
+    import uvicorn
+
+    from .web.app import create_app
+
+    app = create_app(args.model)
+    print(f"Serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    _needs("matplotlib", "report")
+    from .report import write_report
+
+    model = Model.load(args.model)
+    name = model.meta["dataset"]["name"]
+    dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
+    page = write_report(model, args.model, dataset, Path(args.out))
+    for f in sorted(page.parent.glob("*.png")):
+        print(f"wrote {f}")
+    print(f"wrote {page}")
+    return 0
 
 
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -183,17 +234,27 @@ def _newest_checkpoint(folder: str | None) -> int | None:
 def _evaluate(args: argparse.Namespace) -> int:
     from .training import evaluate
 
-    model = Model.load(args.model)
-    name = model.meta["dataset"]["name"]
+    models = [Model.load(path) for path in args.models]
+    names = {m.meta["dataset"]["name"] for m in models}
+    if len(names) > 1:
+        raise HandwritingError(
+            f"these models were trained on different data sets: {', '.join(sorted(names))}"
+        )
+    name = names.pop()
     dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
-    result = evaluate(model, dataset.x_test, dataset.y_test)
+    result = evaluate(models, dataset.x_test, dataset.y_test)
     cm = result["confusion"]
     stats = per_class(cm)
+    label = args.models[0] if len(models) == 1 else f"ensemble of {len(models)} models"
     if args.json:
         print(
             json.dumps(
                 {
-                    "model": str(args.model),
+                    "model": label,
+                    "models": [
+                        {"file": f, "accuracy": a}
+                        for f, a in zip(args.models, result["members"], strict=True)
+                    ],
                     "dataset": name,
                     "n": int(cm.sum()),
                     "accuracy": result["accuracy"],
@@ -206,7 +267,11 @@ def _evaluate(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{args.model}: {dataset.name} test set, {int(cm.sum()):,} images")
+    print(f"{label}: {dataset.name} test set, {int(cm.sum()):,} images")
+    if len(models) > 1:
+        for f, a in zip(args.models, result["members"], strict=True):
+            print(f"  {f}: {100 * a:.2f}% alone")
+        print("(probabilities averaged)")
     print(f"accuracy {100 * result['accuracy']:.2f}%\n")
     print("digit  precision  recall     f1  support")
     for c in range(len(cm)):
@@ -311,6 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "recognize":
             return _recognize(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "report":
+            return _report(args)
         return _info(args)
     except (HandwritingError, ValueError) as e:
         print(f"handwriting: error: {e}", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,9 @@ class Model:
     def __init__(self, network: Network, meta: dict[str, Any]) -> None:
         self.network = network
         self.meta = meta
+        # Layers keep what they saw in a forward pass (for backprop), so two threads must not
+        # run the same network at once: a web server answering requests in parallel takes turns here.
+        self._lock = threading.Lock()
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -105,13 +109,15 @@ class Model:
         return images
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
-        return self.network.predict_proba(self._check(images))
+        images = self._check(images)
+        with self._lock:
+            return self.network.predict_proba(images)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        return self.network.predict(self._check(images))
+        return self.predict_proba(images).argmax(axis=1)
 
     def score(self, images: np.ndarray, labels: np.ndarray) -> float:
-        return self.network.score(self._check(images), labels)
+        return float((self.predict(images) == np.asarray(labels)).mean())
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model atomically: a crash never leaves a half-written file at ``path``."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
-from .imaging.load import ImageSource, load_gray
+from .imaging.load import MAX_PIXELS, ImageSource, load_gray
 from .imaging.normalize import FIELD, find_digits
 from .model import Model
 
@@ -62,6 +62,7 @@ def recognize(
     model: Model | str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     top_k: int = 3,
+    max_pixels: int = MAX_PIXELS,
 ) -> Recognition:
     """Read the digits in ``image`` (a path, encoded bytes, a PIL image or an array).
 
@@ -72,7 +73,7 @@ def recognize(
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     if not isinstance(model, Model):
         model = load_model(None if model is None else str(model))
-    found = find_digits(load_gray(image), model.predict_proba)
+    found = find_digits(load_gray(image, max_pixels), model.predict_proba)
     if not found:
         return Recognition("", [])
     images = np.stack([d.pixels for d in found])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -162,8 +162,21 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
     )
 
 
-def evaluate(model: Model, images: np.ndarray, labels: np.ndarray) -> dict[str, object]:
-    """Accuracy and the confusion matrix of ``model`` on (images, labels)."""
-    predicted = model.predict(images)
-    cm = confusion_matrix(labels, predicted, len(model.meta.get("classes", range(10))))
-    return {"accuracy": float(np.trace(cm) / max(cm.sum(), 1)), "confusion": cm}
+def evaluate(models: Sequence[Model], images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """Accuracy and confusion matrix on (images, labels) of one model, or of an ensemble:
+    several models' class probabilities averaged, then the most probable class taken.
+    ``members`` lists each model's own accuracy."""
+    if not models:
+        raise ValueError("no model to evaluate")
+    shapes = {m.image_shape for m in models}
+    if len(shapes) > 1:
+        raise ValueError(f"these models read images of different sizes: {sorted(shapes)}")
+    probabilities = [m.predict_proba(images) for m in models]
+    n_classes = probabilities[0].shape[1]
+
+    def score(p: np.ndarray) -> tuple[float, np.ndarray]:
+        cm = confusion_matrix(labels, p.argmax(axis=1), n_classes)
+        return float(np.trace(cm) / max(cm.sum(), 1)), cm
+
+    accuracy, cm = score(np.mean(probabilities, axis=0))
+    return {"accuracy": accuracy, "confusion": cm, "members": [score(p)[0] for p in probabilities]}

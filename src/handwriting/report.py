@@ -1,0 +1,174 @@
+"""``handwriting report``: figures about a trained model, as PNG files and one
+self-contained HTML page (the figures embedded, nothing loaded from elsewhere)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+
+from .data import Dataset
+from .model import Model
+from .training import evaluate
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def learning_curves(model: Model, out: Path) -> Path:
+    """Cost and accuracy per epoch, on the training batches and on the validation split."""
+    plt = _plt()
+    h = model.meta.get("history", {})
+    epochs = np.arange(1, len(h.get("loss", [])) + 1)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
+    a.plot(epochs, h.get("loss", []), marker="o", label="training (running)")
+    if h.get("val_loss"):
+        a.plot(epochs, h["val_loss"], marker="o", label="validation")
+    a.set(xlabel="epoch", ylabel="cost", title="Cost")
+    b.plot(epochs, 100 * np.asarray(h.get("accuracy", [])), marker="o", label="training (running)")
+    if h.get("val_accuracy"):
+        b.plot(epochs, 100 * np.asarray(h["val_accuracy"]), marker="o", label="validation")
+    b.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    path = out / "learning-curves.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def confusion(cm: np.ndarray, out: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 5.4), dpi=110)
+    shown = np.log1p(cm)  # the diagonal dwarfs the mistakes; a log scale shows both
+    ax.imshow(shown, cmap="Blues")
+    for i in range(len(cm)):
+        for j in range(len(cm)):
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if shown[i, j] > shown.max() / 2 else "black",
+            )
+    ax.set(
+        xlabel="predicted digit",
+        ylabel="true digit",
+        title="Confusion matrix (test set)",
+        xticks=range(len(cm)),
+        yticks=range(len(cm)),
+    )
+    fig.tight_layout()
+    path = out / "confusion.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def mistakes(model: Model, ds: Dataset, out: Path, limit: int = 40) -> tuple[Path, int]:
+    """The test digits the model gets wrong, with its guess and confidence."""
+    plt = _plt()
+    proba = model.predict_proba(ds.x_test)
+    guess = proba.argmax(axis=1)
+    wrong = np.flatnonzero(guess != ds.y_test)
+    shown = wrong[:limit]
+    cols = 10
+    rows = max(1, -(-len(shown) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.35), dpi=110, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, i in zip(axes.ravel(), shown, strict=False):
+        ax.imshow(ds.x_test[i], cmap="gray_r")
+        ax.set_title(f"{ds.y_test[i]}→{guess[i]} {100 * proba[i, guess[i]]:.0f}%", fontsize=7)
+    fig.suptitle(f"{len(wrong)} of {len(ds.y_test)} test digits misread (true→guess, confidence)", fontsize=9)
+    fig.tight_layout()
+    path = out / "mistakes.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path, len(wrong)
+
+
+def first_layer(model: Model, out: Path, limit: int = 64) -> Path | None:
+    """What the first layer looks for: a Dense layer's weights into each unit, drawn as an
+    image, or a convolution's filters."""
+    plt = _plt()
+    layer = next((layer for layer in model.network.layers if layer.params), None)
+    if layer is None:
+        return None
+    w = np.asarray(layer.params["W"])
+    if w.ndim == 4:  # Conv2D (f, c, k, k): the first input channel of each filter
+        tiles = w[:limit, 0]
+        title = f"First convolution's {len(tiles)} filters ({w.shape[2]}x{w.shape[3]})"
+    else:  # Dense (n_in, n_out): the weights into each unit, shaped like the image
+        tiles = w.T[:limit].reshape(-1, *model.image_shape)
+        title = f"Weights into the first {len(tiles)} of {w.shape[1]} hidden units"
+    cols = 8
+    rows = -(-len(tiles) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.0 + 0.4), dpi=110, squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, tile in zip(axes.ravel(), tiles, strict=False):
+        m = np.abs(tile).max() or 1.0
+        ax.imshow(tile, cmap="RdBu", vmin=-m, vmax=m)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = out / "first-layer.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_report(model: Model, model_name: str, ds: Dataset, out: Path) -> Path:
+    """All figures into ``out``, and ``out/report.html`` with them embedded."""
+    out.mkdir(parents=True, exist_ok=True)
+    result = evaluate([model], ds.x_test, ds.y_test)
+    figures = [
+        ("Learning curves", learning_curves(model, out)),
+        ("Confusion matrix", confusion(result["confusion"], out)),
+    ]
+    wrong_path, n_wrong = mistakes(model, ds, out)
+    figures.append((f"Misread test digits ({n_wrong})", wrong_path))
+    layer_path = first_layer(model, out)
+    if layer_path is not None:
+        figures.append(("What the first layer looks for", layer_path))
+    meta = model.meta
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in [
+            ("model", model_name),
+            ("preset", meta.get("preset")),
+            ("test accuracy", f"{100 * result['accuracy']:.2f}% of {len(ds.y_test):,}"),
+            (
+                "validation accuracy",
+                f"{100 * meta.get('metrics', {}).get('val_accuracy', float('nan')):.2f}%",
+            ),
+            ("parameters", f"{model.network.n_params():,}"),
+            ("trained with", meta.get("training", {}).get("command")),
+        ]
+    )
+    sections = "".join(
+        f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
+        f"src='data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}'>"
+        for title, path in figures
+    )
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>handwriting report</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2rem auto;padding:0 1rem}"
+        "img{max-width:100%}th{text-align:left;padding-right:1rem}</style></head><body>"
+        f"<h1>Report: {html.escape(model_name)}</h1><table>{rows}</table>{sections}</body></html>"
+    )
+    path = out / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path

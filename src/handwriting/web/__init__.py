@@ -1,0 +1,1 @@
+"""The web page: draw digits and watch them recognized (``handwriting serve``)."""

@@ -1,0 +1,147 @@
+"""An ASGI app (Starlette): one page to draw or upload digits, and a small JSON API.
+
+  GET  /                  the drawing page (plain HTML, CSS and JS shipped in the package)
+  POST /api/recognize     an image (multipart field ``image``, or the raw body) -> the same
+                          JSON object as one element of ``handwriting recognize --json``,
+                          plus per-digit class probabilities and the 28x28 images as PNG
+  GET  /api/model         what model is loaded
+  GET  /healthz           {"status": "ok"}
+
+Every bad request gets a 4xx status and {"error": "..."}; nothing a client sends can take
+the server down. The model is loaded once; recognition runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import io
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import HandwritingError
+from ..recognizer import load_model, recognize
+
+MAX_BYTES = 5 * 1024 * 1024  # largest upload accepted
+MAX_PIXELS = 25_000_000  # largest image (width x height) accepted
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it grows past ``limit`` (whatever the headers say)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BadRequest(413, f"the upload is {int(declared):,} bytes; the limit is {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequest(413, f"the upload is over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _image_bytes(content_type: str, body: bytes) -> bytes:
+    """The image in a request: the ``image`` field of a multipart form, or the body itself."""
+    if not body:
+        raise BadRequest(400, "empty request: send an image (multipart field 'image', or the raw bytes)")
+    if not content_type.lower().startswith("multipart/form-data"):
+        return body
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise BadRequest(400, "malformed multipart form")
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "image":
+            data = part.get_payload(decode=True) or b""
+            if not data:
+                raise BadRequest(400, "the 'image' field is empty")
+            return data
+    raise BadRequest(400, "the form has no 'image' field")
+
+
+def _png(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray((np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def create_app(
+    model_path: str | None = None, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> Starlette:
+    """The app, with its model loaded now (so a bad model file fails at start, not per request)."""
+    model = load_model(model_path)
+    static = resources.files("handwriting") / "web" / "static"
+
+    async def index(request: Request) -> FileResponse:
+        return FileResponse(str(static / "index.html"), media_type="text/html")
+
+    async def api_recognize(request: Request) -> JSONResponse:
+        try:
+            body = await _read_body(request, max_bytes)
+            data = _image_bytes(request.headers.get("content-type", ""), body)
+            result = await run_in_threadpool(_recognize, data)
+        except BadRequest as e:
+            return JSONResponse({"error": e.message}, status_code=e.status)
+        return JSONResponse(result)
+
+    def _recognize(data: bytes) -> dict[str, Any]:
+        try:
+            found = recognize(data, model, top_k=10, max_pixels=max_pixels)
+        except HandwritingError as e:
+            message = str(e).removeprefix("<bytes>: ")
+            status = 413 if "pixels" in message else 400
+            raise BadRequest(status, message) from None
+        out = found.as_dict()
+        # all ten classes per digit, in class order, for the page's probability bars
+        out["probabilities"] = [[round(p, 4) for _, p in sorted(row)] for row in found.top_k]
+        out["images"] = [_png(p) for p in found.images]
+        return out
+
+    async def api_model(request: Request) -> JSONResponse:
+        meta, net = model.meta, model.network
+        return JSONResponse(
+            {
+                "preset": meta.get("preset"),
+                "layers": [repr(layer) for layer in net.layers],
+                "parameters": net.n_params(),
+                "image_shape": list(model.image_shape),
+                "metrics": meta.get("metrics", {}),
+                "dataset": meta.get("dataset", {}).get("name"),
+                "trained_with": meta.get("training", {}).get("command"),
+            }
+        )
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+        return JSONResponse({"error": detail}, status_code=status)
+
+    routes = [
+        Route("/", index, methods=["GET"]),
+        Route("/api/recognize", api_recognize, methods=["POST"]),
+        Route("/api/model", api_model, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=str(static)), name="static"),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: http_error})

@@ -1,0 +1,172 @@
+// The drawing page: pointer strokes on a canvas, sent (debounced) to /api/recognize.
+"use strict";
+
+const canvas = document.getElementById("canvas");
+const ctx = canvas.getContext("2d");
+const digitsOut = document.getElementById("digits");
+const errorBox = document.getElementById("error");
+const details = document.getElementById("details");
+const statusBox = document.getElementById("status");
+const strokes = [];  // each stroke: a list of [x, y] in canvas pixels
+let current = null;
+let timer = null;
+let requestId = 0;
+
+function redraw() {
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.strokeStyle = "#111";
+  ctx.fillStyle = "#111";
+  ctx.lineWidth = 16;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  for (const s of strokes) {
+    if (s.length === 1) {  // a dot
+      ctx.beginPath();
+      ctx.arc(s[0][0], s[0][1], ctx.lineWidth / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      continue;
+    }
+    ctx.beginPath();
+    ctx.moveTo(s[0][0], s[0][1]);
+    for (const [x, y] of s.slice(1)) ctx.lineTo(x, y);
+    ctx.stroke();
+  }
+}
+
+function point(event) {
+  const r = canvas.getBoundingClientRect();
+  return [(event.clientX - r.left) * canvas.width / r.width, (event.clientY - r.top) * canvas.height / r.height];
+}
+
+canvas.addEventListener("pointerdown", (e) => {
+  canvas.setPointerCapture(e.pointerId);
+  current = [point(e)];
+  strokes.push(current);
+  redraw();
+});
+canvas.addEventListener("pointermove", (e) => {
+  if (!current) return;
+  current.push(point(e));
+  redraw();
+  schedule();
+});
+for (const type of ["pointerup", "pointercancel"]) {
+  canvas.addEventListener(type, () => {
+    if (!current) return;
+    current = null;
+    schedule();
+  });
+}
+
+document.getElementById("clear").addEventListener("click", () => {
+  strokes.length = 0;
+  redraw();
+  show(null);
+});
+document.getElementById("undo").addEventListener("click", () => {
+  strokes.pop();
+  redraw();
+  if (strokes.length) schedule(); else show(null);
+});
+
+function schedule() {  // debounce: read once the hand has paused
+  clearTimeout(timer);
+  timer = setTimeout(() => canvas.toBlob((blob) => send(blob, "drawing"), "image/png"), 250);
+}
+
+async function send(blob, what) {
+  const id = ++requestId;
+  statusBox.textContent = "reading…";
+  const form = new FormData();
+  form.append("image", blob, what);
+  try {
+    const response = await fetch("/api/recognize", { method: "POST", body: form });
+    const data = await response.json();
+    if (id !== requestId) return;  // a newer drawing is already on its way
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    show(data);
+  } catch (err) {
+    if (id !== requestId) return;
+    show(null);
+    errorBox.textContent = err.message;
+    errorBox.hidden = false;
+  } finally {
+    if (id === requestId) statusBox.textContent = "";
+  }
+}
+
+function show(data) {
+  errorBox.hidden = true;
+  details.replaceChildren();
+  if (!data) {
+    digitsOut.textContent = "";
+    return;
+  }
+  digitsOut.textContent = data.digits || "(no digits found)";
+  data.images.forEach((src, i) => {
+    const card = document.createElement("div");
+    card.className = "digit";
+    const img = document.createElement("img");
+    img.src = src;
+    img.alt = "28x28 input " + (i + 1);
+    const guess = document.createElement("div");
+    guess.className = "guess";
+    guess.textContent = data.digits[i] + "  (" + (100 * data.confidences[i]).toFixed(1) + "%)";
+    card.append(img, guess);
+    const probs = data.probabilities[i];
+    const best = probs.indexOf(Math.max(...probs));
+    probs.forEach((p, d) => {
+      const row = document.createElement("div");
+      row.className = "bar" + (d === best ? " best" : "");
+      const label = document.createElement("span");
+      label.textContent = d;
+      const track = document.createElement("span");
+      const fill = document.createElement("span");
+      fill.className = "fill";
+      fill.style.width = (100 * p).toFixed(1) + "%";
+      track.append(fill);
+      const value = document.createElement("span");
+      value.textContent = (100 * p).toFixed(1) + "%";
+      row.append(label, track, value);
+      card.append(row);
+    });
+    details.append(card);
+  });
+}
+
+// Uploads: the file picker, or a file dropped anywhere on the page.
+document.getElementById("file").addEventListener("change", (e) => {
+  if (e.target.files.length) upload(e.target.files[0]);
+  e.target.value = "";
+});
+const drop = document.getElementById("drop");
+document.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("dragging"); });
+document.addEventListener("dragleave", () => drop.classList.remove("dragging"));
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("dragging");
+  if (e.dataTransfer.files.length) upload(e.dataTransfer.files[0]);
+});
+
+function upload(file) {
+  strokes.length = 0;
+  redraw();
+  const url = URL.createObjectURL(file);
+  const img = new Image();
+  img.onload = () => {  // show the picture on the canvas, fitted, then read the file itself
+    const s = Math.min(canvas.width / img.width, canvas.height / img.height);
+    ctx.drawImage(img, (canvas.width - img.width * s) / 2, (canvas.height - img.height * s) / 2,
+                  img.width * s, img.height * s);
+    URL.revokeObjectURL(url);
+  };
+  img.src = url;
+  send(file, file.name);
+}
+
+fetch("/api/model").then((r) => r.json()).then((m) => {
+  const acc = m.metrics && m.metrics.test_accuracy;
+  document.getElementById("model").textContent =
+    "model: " + m.preset + (acc ? ", " + (100 * acc).toFixed(2) + "% on the MNIST test set" : "");
+});
+redraw();

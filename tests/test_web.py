@@ -1,0 +1,251 @@
+"""The web page and its API, served for real on 127.0.0.1 and used through HTTP and through
+a real headless Chromium (Debian's, driven by Playwright), as a person would."""
+
+import io
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from handwriting.imaging.synthetic import STROKES, WIDTH, render
+
+uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
+from handwriting.web.app import create_app  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = (
+    Path(os.environ.get("HANDWRITING_SCREENSHOTS", "")) if os.environ.get("HANDWRITING_SCREENSHOTS") else None
+)
+
+
+class Server:
+    """uvicorn in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, app):
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started and time.time() < deadline:
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server(create_app())
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def small_server():
+    s = Server(create_app(max_bytes=20_000, max_pixels=1_000_000))
+    yield s
+    s.stop()
+
+
+def request(url, data=None, content_type=None, method=None):
+    req = urllib.request.Request(url, data=data, method=method)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def multipart(field, data, filename="x.png"):
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def png(text, **kw):
+    buffer = io.BytesIO()
+    render(text, **kw).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_health_and_model(server):
+    assert request(server.url + "/healthz") == (200, {"status": "ok"})
+    status, model = request(server.url + "/api/model")
+    assert status == 200 and model["image_shape"] == [28, 28] and model["parameters"] > 0
+    assert model["metrics"]["test_accuracy"] >= 0.98
+
+
+def test_recognize_multipart_and_raw_body(server):
+    body, ctype = multipart("image", png("305"))
+    status, result = request(server.url + "/api/recognize", body, ctype)
+    assert status == 200 and result["digits"] == "305" and len(result["confidences"]) == 3
+    assert len(result["probabilities"]) == 3 and all(len(p) == 10 for p in result["probabilities"])
+    assert result["images"][0].startswith("data:image/png;base64,")
+    status, raw = request(server.url + "/api/recognize", png("305"), "image/png")
+    assert status == 200 and raw["digits"] == "305"
+
+
+@pytest.mark.parametrize(
+    "send, status, words",
+    [
+        (lambda: multipart("image", b"not an image at all"), 400, "not an image"),
+        (lambda: (b"", "image/png"), 400, "empty request"),
+        (lambda: multipart("file", png("1")), 400, "no 'image' field"),
+        (lambda: multipart("image", b""), 400, "empty"),
+        (lambda: (b"--x\r\ngarbage", "multipart/form-data; boundary=zzz"), 400, ""),
+    ],
+)
+def test_bad_requests_get_a_json_error(server, send, status, words):
+    body, ctype = send()
+    code, result = request(server.url + "/api/recognize", body, ctype)
+    assert code == status and words in result["error"]
+
+
+def test_limits(small_server):
+    big = np.random.default_rng(0).integers(0, 255, (200, 200), dtype=np.uint8)  # noise: PNG stays big
+    buffer = io.BytesIO()
+    Image.fromarray(big).save(buffer, format="PNG")
+    code, result = request(small_server.url + "/api/recognize", buffer.getvalue(), "image/png")
+    assert code == 413 and "limit" in result["error"]
+    bomb = io.BytesIO()
+    Image.new("1", (3000, 3000)).save(bomb, format="PNG")  # 9 megapixels in a few kB
+    code, result = request(small_server.url + "/api/recognize", bomb.getvalue(), "image/png")
+    assert code == 413 and "pixels" in result["error"]
+
+
+def test_wrong_method_and_path(server):
+    assert request(server.url + "/api/recognize")[0] == 405
+    code, result = request(server.url + "/nope")
+    assert code == 404 and "error" in result
+    code, result = request(server.url + "/healthz", b"x", "text/plain", method="POST")
+    assert code == 405 and "error" in result
+
+
+def test_many_simultaneous_requests_are_answered_correctly(server):
+    rng = np.random.default_rng(7)
+    numbers = ["".join(rng.choice(list("0123456789"), int(rng.integers(1, 5)))) for _ in range(24)]
+    images = [png(n, gap=0.5, rng=np.random.default_rng(i)) for i, n in enumerate(numbers)]
+
+    def ask(i):
+        body, ctype = multipart("image", images[i])
+        return request(server.url + "/api/recognize", body, ctype)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, range(len(numbers))))
+    assert [a[0] for a in answers] == [200] * len(numbers)
+    assert [a[1]["digits"] for a in answers] == numbers
+    assert request(server.url + "/healthz")[0] == 200  # and it is still up
+
+
+# ---- in a real browser ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    if CHROMIUM is None:
+        pytest.skip("no Chromium: apt-get install chromium (the CI script installs it)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed: pip install '.[dev]'"
+    )
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        pg = browser.new_page(viewport={"width": 900, "height": 1000})
+        pg.goto(server.url + "/")
+        yield pg
+        browser.close()
+
+
+def draw(page, text, height=170, top=40):
+    """Write ``text`` on the canvas with mouse strokes, digit by digit, as a person would."""
+    box = page.locator("#canvas").bounding_box()
+    x = box["x"] + 40
+    for ch in text:
+        for stroke in STROKES[ch]:
+            points = [(x + px * height, box["y"] + top + py * height) for px, py in stroke]
+            page.mouse.move(*points[0])
+            page.mouse.down()
+            for p in points[1:]:
+                page.mouse.move(*p, steps=2)
+            page.mouse.up()
+        x += (WIDTH[ch] + 0.35) * height
+
+
+def read(page, expected, timeout=15000):
+    page.wait_for_function(
+        "e => document.getElementById('digits').textContent === e", arg=expected, timeout=timeout
+    )
+    return page.locator("#digits").text_content()
+
+
+def shot(page, name):
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_browser_draw_one_digit(page):
+    page.click("#clear")
+    draw(page, "3")
+    assert read(page, "3") == "3"
+    assert page.locator("#details .digit").count() == 1
+    assert page.locator("#details .digit .bar").count() == 10
+    shot(page, "one-digit")
+
+
+def test_browser_draw_a_number_and_undo(page):
+    page.click("#clear")
+    draw(page, "472")
+    assert read(page, "472") == "472"
+    shot(page, "number")
+    page.click("#undo")  # the 2 was one stroke: it goes
+    assert read(page, "47") == "47"
+
+
+def test_browser_upload_an_image(page, tmp_path):
+    path = tmp_path / "photo.png"
+    render("2026", rng=np.random.default_rng(3)).save(path)
+    page.set_input_files("#file", str(path))
+    assert read(page, "2026") == "2026"
+    shot(page, "upload")
+
+
+def test_browser_shows_the_error_for_a_non_image(page, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not an image")
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#error:not([hidden])", timeout=15000)
+    assert "not an image" in page.locator("#error").text_content()
+    shot(page, "error")
