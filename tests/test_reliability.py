@@ -16,7 +16,6 @@ from handwriting.errors import HandwritingError
 from handwriting.model import Model
 from handwriting.nn import Callback, DivergenceError
 
-# Many small steps per epoch, so that a kill can land anywhere, checkpoint writes included.
 RUN = ["train", "--preset", "seed", "--dataset", "digits", "--epochs", "30", "--batch-size", "2"]
 
 
@@ -69,39 +68,69 @@ def test_early_stopping_state_survives_a_resume(tmp_path):
     assert resumed.meta["training"]["best_epoch"] == whole.meta["training"]["best_epoch"]
 
 
+def _newest(folder):
+    names = sorted(folder.glob("checkpoint-*.npz")) if folder.is_dir() else []
+    return names[-1].name if names else None
+
+
+def _kill_soon_after_progress(proc, folder, rng, timeout=60):
+    """SIGKILL ``proc`` at a random moment shortly after it writes its next checkpoint (so
+    every run makes progress, however fast the machine)."""
+    before = _newest(folder)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None and _newest(folder) == before:
+        time.sleep(0.001)
+    time.sleep(float(rng.uniform(0, 0.03)))
+    proc.send_signal(signal.SIGKILL)
+
+
+def _kill_while_writing(proc, folder, timeout=60):
+    """SIGKILL ``proc`` the moment a checkpoint's temporary file appears in ``folder``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if folder.is_dir() and any(folder.glob(".checkpoint-*.part")):
+            break
+        time.sleep(0.0002)
+    proc.send_signal(signal.SIGKILL)
+
+
 def test_killed_at_random_moments_and_resumed(tmp_path):
-    """SIGKILL the CLI again and again (during epochs and during checkpoint writes), resume
-    each time; no checkpoint is ever unreadable and the result equals an uninterrupted run."""
+    """SIGKILL the CLI again and again, at random moments and in the middle of checkpoint
+    writes, resuming each time: no checkpoint is ever unreadable, and the result equals an
+    uninterrupted run bit for bit."""
+    run = ["train", "--preset", "seed", "--dataset", "digits", "--epochs", "40", "--batch-size", "1"]
     reference = tmp_path / "reference"
     reference.mkdir()
-    assert cli([*RUN, "--out", "model.npz"], reference).wait(timeout=300) == 0
+    assert cli([*run, "--out", "model.npz"], reference).wait(timeout=300) == 0
 
-    work = tmp_path / "work"
+    work, folder = tmp_path / "work", tmp_path / "work" / "ck"
     work.mkdir()
     rng = np.random.default_rng(0)
-    kills, seen_epochs = 0, set()
-    for attempt in range(40):
-        args = [*RUN, "--checkpoint-dir", "ck", "--out", "model.npz"] + (["--resume"] if attempt else [])
+    kills, mid_write, seen_epochs = 0, 0, set()
+    while kills < 12:
+        args = [*run, "--checkpoint-dir", "ck", "--out", "model.npz"] + (["--resume"] if kills else [])
         proc = cli(args, work)
-        try:
-            code = proc.wait(timeout=float(rng.uniform(0.4, 1.6)))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-            for path in (work / "ck").glob("checkpoint-*.npz"):
-                seen_epochs.add(checkpoint.load(path).epoch)  # raises if any checkpoint is damaged
-            continue
-        assert code == 0, proc.stderr.read()
-        break
+        if kills % 2:
+            _kill_while_writing(proc, folder)
+        else:
+            _kill_soon_after_progress(proc, folder, rng)
+        code = proc.wait()
+        if code == 0:  # it finished before the kill landed
+            break
+        assert code == -signal.SIGKILL, proc.stderr.read()
+        kills += 1
+        mid_write += any(folder.glob(".checkpoint-*.part"))  # a half-written file was left behind
+        for path in folder.glob("checkpoint-*.npz"):
+            seen_epochs.add(checkpoint.load(path).epoch)  # raises if any checkpoint is damaged
     else:
-        pytest.fail("training never completed")
-    assert kills >= 3 and len(seen_epochs) >= 2
+        assert cli([*run, "--checkpoint-dir", "ck", "--out", "model.npz", "--resume"], work).wait() == 0
+    assert kills >= 8 and mid_write >= 2 and len(seen_epochs) >= 5
+    print(f"survived {kills} SIGKILLs ({mid_write} in the middle of a checkpoint write)")
     done = Model.load(work / "model.npz").network.get_params()
     expected = Model.load(reference / "model.npz").network.get_params()
     for a, b in zip(done, expected, strict=True):
         assert np.array_equal(a, b)
-    assert not list((work / "ck").glob(".*.part"))  # no temporary file left that could be mistaken
+    assert not list(folder.glob(".*.part"))  # the leftovers were cleaned up on resume
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_continue(tmp_path):
