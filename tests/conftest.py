@@ -1,4 +1,7 @@
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +47,18 @@ def toy_dataset(n_train: int = 300, n_val: int = 100, n_test: int = 100, seed: i
 
     (xt, yt), (xv, yv), (xs, ys) = draw(n_train), draw(n_val), draw(n_test)
     return Dataset("toy", xt, yt, xv, yv, xs, ys, {"toy": "0" * 64})
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """Run `handwriting ARGS` as a new user would: a separate process, no $HANDWRITING_DATA,
+    an empty cache."""
+    env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
+    env["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="hw-cache-")
+    return subprocess.run(
+        [sys.executable, "-m", "handwriting", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )

@@ -4,23 +4,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
+from conftest import run_cli
 
-def run(*args, cwd=None):
-    """Run `handwriting ARGS` as a new user would: no $HANDWRITING_DATA and an empty cache."""
-    env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
-    env["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="hw-cache-")
-    return subprocess.run(
-        [sys.executable, "-m", "handwriting", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-    )
+run = run_cli
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,13 @@ shifted, scaled, inverted, compressed and soiled the way real pictures are."""
 
 import io
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
 import handwriting
+from conftest import run_cli
 from handwriting.errors import ImageError
 from handwriting.imaging.synthetic import render
 from handwriting.recognizer import load_model, pretrained_path
@@ -138,15 +136,7 @@ def test_non_image_is_a_clear_error():
 
 
 def cli(*args, cwd=None):
-    env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
-    return subprocess.run(
-        [sys.executable, "-m", "handwriting", "recognize", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
+    return run_cli("recognize", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -314,7 +314,7 @@ def _info(args: argparse.Namespace) -> int:
         print(f"data file:    {name} sha256 {digest}")
     for name, value in meta.get("metrics", {}).items():
         shown = f"{100 * value:.2f}%" if "accuracy" in name else f"{value:.4f}"
-        print(f"{name + ':':<14}{shown}")
+        print(f"{name + ':':<15}{shown}")
     return 0
 
 

@@ -36,11 +36,6 @@ def set_backend(name: str) -> None:
     _current = importlib.import_module(name)
 
 
-def backend_name() -> str:
-    """Name of the array module in use."""
-    return _current.__name__
-
-
 def to_numpy(a: Any) -> numpy.ndarray:
     """Copy an array of the current backend back to host memory as a NumPy array."""
     if isinstance(a, numpy.ndarray):

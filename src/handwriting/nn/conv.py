@@ -175,26 +175,6 @@ class Conv2D(Layer):
         }
 
 
-def _windows(a: Any, size: int) -> tuple[Any, tuple[int, ...]]:
-    """Non-overlapping size x size windows of (N, C, H, W) as (N, C, H/size, W/size, size*size);
-    rows and columns left over at the bottom and right edge are dropped (floor mode)."""
-    n, c, h, w = a.shape
-    oh, ow = h // size, w // size
-    cropped = a[:, :, : oh * size, : ow * size]
-    win = cropped.reshape(n, c, oh, size, ow, size).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, -1)
-    return win, (n, c, h, w, oh, ow)
-
-
-def _unwindows(d: Any, shape: tuple[int, ...], size: int) -> Any:
-    """The inverse of _windows: (N, C, oh, ow, size*size) back to (N, C, H, W), zeros at the edge."""
-    n, c, h, w, oh, ow = shape
-    out = xp.zeros((n, c, h, w), dtype=d.dtype)
-    out[:, :, : oh * size, : ow * size] = (
-        d.reshape(n, c, oh, ow, size, size).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh * size, ow * size)
-    )
-    return out
-
-
 def _offsets(a: Any, size: int) -> list[Any]:
     """The size^2 strided views a[:, :, i::size, j::size] (cropped to whole windows): element
     (y, x) of view (i, j) is pixel (size y + i, size x + j). Views, so nothing is copied."""
@@ -202,15 +182,23 @@ def _offsets(a: Any, size: int) -> list[Any]:
     return [a[:, :, i::size, j::size][:, :, :oh, :ow] for i in range(size) for j in range(size)]
 
 
-class MaxPool2D(Layer):
-    """z = the largest value of each non-overlapping size x size window;
-    dC/da = delta at the position that was the largest (the first, on ties), 0 elsewhere."""
+class _Pool(Layer):
+    """Pooling over non-overlapping size x size windows (rows and columns left over at the
+    bottom and right edge are dropped)."""
 
     def __init__(self, size: int = 2) -> None:
         super().__init__()
         if size < 1:
             raise ValueError(f"pool size must be >= 1, got {size}")
         self.pool = int(size)
+
+    def config(self) -> dict[str, Any]:
+        return {"size": self.pool}
+
+
+class MaxPool2D(_Pool):
+    """z = the largest value of each window;
+    dC/da = delta at the position that was the largest (the first, on ties), 0 elsewhere."""
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
         self.a_in = a_in
@@ -238,29 +226,25 @@ class MaxPool2D(Layer):
         _in_parallel(delta.shape[0], route)
         return dx
 
-    def config(self) -> dict[str, Any]:
-        return {"size": self.pool}
 
-
-class AvgPool2D(Layer):
-    """z = the mean of each non-overlapping size x size window; dC/da = delta / size^2 on the window."""
-
-    def __init__(self, size: int = 2) -> None:
-        super().__init__()
-        if size < 1:
-            raise ValueError(f"pool size must be >= 1, got {size}")
-        self.pool = int(size)
+class AvgPool2D(_Pool):
+    """z = the mean of each window;  dC/da = delta / size^2 at every position of the window."""
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
-        win, self.shape = _windows(a_in, self.pool)
-        return win.mean(axis=-1)
+        self.in_shape, self.in_dtype = a_in.shape, a_in.dtype
+        views = _offsets(a_in, self.pool)
+        z = views[0].copy()
+        for v in views[1:]:
+            z += v
+        z /= z.dtype.type(self.pool**2)
+        return z
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
-        d = xp.broadcast_to(delta[..., None] / delta.dtype.type(self.pool**2), (*delta.shape, self.pool**2))
-        return _unwindows(d, self.shape, self.pool)
-
-    def config(self) -> dict[str, Any]:
-        return {"size": self.pool}
+        dx = xp.zeros(self.in_shape, dtype=self.in_dtype)
+        share = delta / delta.dtype.type(self.pool**2)
+        for dst in _offsets(dx, self.pool):
+            dst[...] = share
+        return dx
 
 
 class GlobalAvgPool2D(Layer):
