@@ -7,9 +7,6 @@ strided view of the input (no Python loop over examples or pixels), copied once 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -18,17 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .backend import xp
 from .init import INITIALIZERS, draw
 from .layers import LAYERS, Layer
-
-_POOL = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
-
-
-def _in_parallel(n: int, work: Callable[[int, int], None]) -> None:
-    """Run work(lo, hi) on slices of the batch [0, n) in parallel. NumPy lets go of the GIL
-    while it copies and adds arrays, so the big memory-bound steps of a convolution (im2col,
-    col2im) use every core, as its matrix products already do."""
-    parts = min(_POOL._max_workers, n)
-    bounds = [n * i // parts for i in range(parts + 1)]
-    list(_POOL.map(lambda i: work(bounds[i], bounds[i + 1]), range(parts)))
+from .parallel import in_parallel
 
 
 def _pad_channels_last(x: Any, p: int, out: Any = None) -> Any:
@@ -39,7 +26,7 @@ def _pad_channels_last(x: Any, p: int, out: Any = None) -> Any:
     n, h, w, c = x.shape
     if out is None:
         out = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=x.dtype)
-    _in_parallel(n, lambda lo, hi: out[lo:hi, p : p + h, p : p + w].__setitem__(Ellipsis, x[lo:hi]))
+    in_parallel(n, lambda lo, hi: out[lo:hi, p : p + h, p : p + w].__setitem__(Ellipsis, x[lo:hi]))
     return out
 
 
@@ -53,7 +40,7 @@ def _im2col(x: Any, k: int, s: int, oh: int, ow: int, out: Any = None) -> Any:
     patches = (
         xp.empty((n, oh, ow, k, k, c), dtype=x.dtype) if out is None else out.reshape(n, oh, ow, k, k, c)
     )
-    _in_parallel(n, lambda lo, hi: patches[lo:hi].__setitem__(Ellipsis, windows[lo:hi]))
+    in_parallel(n, lambda lo, hi: patches[lo:hi].__setitem__(Ellipsis, windows[lo:hi]))
     return patches.reshape(n * oh * ow, k * k * c)
 
 
@@ -161,7 +148,7 @@ class Conv2D(Layer):
                 for j in range(k):
                     dx[lo:hi, i : i + s * oh : s, j : j + s * ow : s, :] += dpatches[lo:hi, :, :, i, j, :]
 
-        _in_parallel(n, col2im)
+        in_parallel(n, col2im)
         return dx[:, p : p + h, p : p + w, :].transpose(0, 3, 1, 2)
 
     def config(self) -> dict[str, Any]:
@@ -209,7 +196,7 @@ class MaxPool2D(_Pool):
             for v in views[1:]:
                 xp.maximum(self.z[lo:hi], v[lo:hi], out=self.z[lo:hi])
 
-        _in_parallel(a_in.shape[0], pool)
+        in_parallel(a_in.shape[0], pool)
         return self.z
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
@@ -223,7 +210,7 @@ class MaxPool2D(_Pool):
                 taken |= winner
                 xp.multiply(delta[lo:hi], winner, out=dst[lo:hi])
 
-        _in_parallel(delta.shape[0], route)
+        in_parallel(delta.shape[0], route)
         return dx
 
 
