@@ -24,6 +24,7 @@ import numpy as np
 from handwriting.data import load_mnist
 from handwriting.nn import SGD, Conv2D, Cosine, Dense, Dropout, Flatten, MaxPool2D, Network, ReLU, Reshape
 from handwriting.nn import SoftmaxCrossEntropy as CrossEntropy
+from torch_loop import predict, train_epochs
 
 BATCH, LR = 64, 0.01
 
@@ -67,7 +68,6 @@ def handwriting_trainer(ds, epochs: int, seed: int):
 
 def pytorch_trainer(ds, epochs: int, seed: int, threads: int):
     import torch
-    import torch.nn.functional as F
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -85,38 +85,11 @@ def pytorch_trainer(ds, epochs: int, seed: int, threads: int):
         torch.nn.Linear(128, 10),
     )
     opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=0.9)
-    schedule = Cosine(LR, epochs)
-    x, y = torch.from_numpy(ds.x_train[:, None]), torch.from_numpy(ds.y_train)
-    x_test, y_test = torch.from_numpy(ds.x_test[:, None]), torch.from_numpy(ds.y_test)
-    rng = np.random.default_rng(seed)
-    n = len(y)
-    n_batches = -(-n // BATCH)
-    for epoch in range(epochs):
-        net.train()
-        start = time.perf_counter()
-        order = torch.from_numpy(rng.permutation(n))
-        for b in range(n_batches):
-            idx = order[b * BATCH : (b + 1) * BATCH]
-            for group in opt.param_groups:
-                group["lr"] = schedule(epoch + b / n_batches)
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(net(x[idx]), y[idx]).backward()
-            opt.step()
-        seconds = time.perf_counter() - start
-        net.eval()
-        with torch.no_grad():
-            accuracy = float(
-                torch.cat([net(x_test[i : i + 500]).argmax(1) for i in range(0, len(y_test), 500)])
-                .eq(y_test)
-                .float()
-                .mean()
-            )
-        yield seconds, accuracy
+    yield from train_epochs(net, opt, Cosine(LR, epochs), ds, BATCH, epochs, seed, (1, 28, 28))
+    x_test = torch.from_numpy(ds.x_test[:, None])
     start = time.perf_counter()
-    with torch.no_grad():
-        for i in range(0, len(y_test), 500):
-            net(x_test[i : i + 500]).softmax(1)
-    yield len(y_test) / (time.perf_counter() - start)
+    predict(net, x_test)
+    yield len(x_test) / (time.perf_counter() - start)
 
 
 def main() -> None:

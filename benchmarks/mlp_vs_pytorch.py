@@ -18,12 +18,12 @@ import json
 import os
 import platform
 import statistics
-import time
 
 import numpy as np
 
 from handwriting.data import load_mnist
 from handwriting.presets import PRESETS
+from torch_loop import train_epochs
 
 TARGET = 0.98
 
@@ -76,30 +76,7 @@ def pytorch_trainer(ds, epochs, seed, threads):
         momentum=0.9,
         nesterov=True,
     )
-    loss_fn = torch.nn.CrossEntropyLoss()
-    x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train)
-    x_test, y_test = torch.from_numpy(ds.x_test), torch.from_numpy(ds.y_test)
-    schedule = p.make_schedule(p.lr, epochs)
-    n, bs = len(y), p.batch_size
-    n_batches = -(-n // bs)
-    rng = np.random.default_rng(seed)
-    for epoch in range(epochs):
-        net.train()
-        start = time.perf_counter()
-        order = torch.from_numpy(rng.permutation(n))
-        for b in range(n_batches):
-            idx = order[b * bs : (b + 1) * bs]
-            for group in opt.param_groups:
-                group["lr"] = schedule(epoch + b / n_batches)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-        seconds = time.perf_counter() - start
-        net.eval()
-        with torch.no_grad():
-            accuracy = float((net(x_test).argmax(1) == y_test).float().mean())
-        yield seconds, accuracy
+    yield from train_epochs(net, opt, p.make_schedule(p.lr, epochs), ds, p.batch_size, epochs, seed, (784,))
 
 
 def main():

@@ -149,3 +149,52 @@ def test_evaluate_an_ensemble(digits_model, tmp_path):
     assert report["accuracy"] >= min(m["accuracy"] for m in report["models"]) - 0.01
     text = run("evaluate", str(path), str(other)).stdout
     assert "ensemble of 2 models" in text and "% alone" in text
+
+
+def test_report_writes_figures_and_a_self_contained_page(digits_model, tmp_path):
+    pytest.importorskip("matplotlib", reason="the report extra is not installed: pip install '.[report]'")
+    path, _ = digits_model
+    result = run("report", str(path), "--out", str(tmp_path / "rep"))
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "rep").iterdir())
+    assert names == ["confusion.png", "first-layer.png", "learning-curves.png", "mistakes.png", "report.html"]
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert page.count("src='data:image/png;base64,") == 4
+    assert "http://" not in page and "https://" not in page  # nothing loaded from elsewhere
+    assert "test accuracy" in page and "handwriting train --preset mlp" in page
+
+
+def test_serve_answers_until_stopped(tmp_path):
+    pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "handwriting", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline, body = time.time() + 60, None
+        while time.time() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.2)
+        assert body == {"status": "ok"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert "<canvas" in r.read().decode()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert f"Serving on http://127.0.0.1:{port}/" in proc.stdout.read()

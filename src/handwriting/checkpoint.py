@@ -140,9 +140,7 @@ def load(path: Path) -> Checkpoint:
             meta["settings"],
             path,
         )
-    except (OSError, ValueError, KeyError, TypeError, EOFError) as e:
-        raise HandwritingError(f"{path}: damaged checkpoint ({e})") from None
-    except Exception as e:  # zipfile.BadZipFile and relatives
+    except Exception as e:  # zip, npy, JSON and missing-key errors alike
         raise HandwritingError(f"{path}: damaged checkpoint ({type(e).__name__}: {e})") from None
 
 

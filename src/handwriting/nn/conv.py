@@ -74,6 +74,7 @@ class Conv2D(Layer):
             raise ValueError("channels, kernel size and stride must be >= 1, padding >= 0")
         self.c, self.f, self.k = int(in_channels), int(out_channels), int(kernel_size)
         self.stride, self.padding, self.init = int(stride), int(padding), init
+        self._buffers: dict[str, Any] = {}  # scratch arrays reused from batch to batch
 
     def size(self) -> int:
         return self.f * (self.c * self.k * self.k + 1)
@@ -106,8 +107,6 @@ class Conv2D(Layer):
     def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any, zero: bool = False) -> Any:
         """A scratch array kept from the previous batch of the same shape: touching fresh
         memory for every batch (page faults) costs as much as the copy into it."""
-        if not hasattr(self, "_buffers"):
-            self._buffers: dict[str, Any] = {}
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
             buf = self._buffers[name] = (xp.zeros if zero else xp.empty)(shape, dtype=dtype)
