@@ -2,11 +2,16 @@
 
 A convolution is a matrix product in disguise (im2col): gather every k x k patch of the
 input into one row of a matrix, and the layer becomes ``patches @ kernels``. The gather is a
-strided view of the input (no Python loop over examples or pixels), copied once into rows.
+strided view of the input (no Python loop over examples or pixels), copied into rows.
+
+The batch is convolved a few images at a time, each core taking its share of these chunks:
+a chunk's patches fit in the core's cache, so they are multiplied while still there instead
+of making a round trip through memory (the patches are k x k times bigger than the input).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -16,6 +21,8 @@ from .backend import xp
 from .init import INITIALIZERS, draw
 from .layers import LAYERS, Layer
 from .parallel import in_parallel
+
+CHUNK_BYTES = 4 << 20  # patches per chunk: about what one core's share of the caches holds
 
 
 def _pad_channels_last(x: Any, p: int, out: Any = None) -> Any:
@@ -30,18 +37,13 @@ def _pad_channels_last(x: Any, p: int, out: Any = None) -> Any:
     return out
 
 
-def _im2col(x: Any, k: int, s: int, oh: int, ow: int, out: Any = None) -> Any:
-    """The k x k patches of a channels-last batch (n, h, w, c) at stride s, one per row:
-    (n oh ow, k k c). The windows are a strided view; each thread copies part of the batch
-    into ``out`` (a reused buffer, if given)."""
+def _im2col(x: Any, k: int, s: int, oh: int, ow: int, out: Any) -> Any:
+    """The k x k patches of a channels-last batch (n, h, w, c) at stride s, one per row,
+    copied into ``out``: (n oh ow, k k c). The windows are a strided view of x."""
     n, c = x.shape[0], x.shape[3]
     windows = sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s][:, :oh, :ow]  # (n, oh, ow, c, k, k)
-    windows = windows.transpose(0, 1, 2, 4, 5, 3)
-    patches = (
-        xp.empty((n, oh, ow, k, k, c), dtype=x.dtype) if out is None else out.reshape(n, oh, ow, k, k, c)
-    )
-    in_parallel(n, lambda lo, hi: patches[lo:hi].__setitem__(Ellipsis, windows[lo:hi]))
-    return patches.reshape(n * oh * ow, k * k * c)
+    out.reshape(n, oh, ow, k, k, c)[...] = windows.transpose(0, 1, 2, 4, 5, 3)
+    return out
 
 
 class Conv2D(Layer):
@@ -56,6 +58,10 @@ class Conv2D(Layer):
                  dC/dP = delta K, scattered back onto the input positions each patch came
                  from (col2im: for each of the k x k offsets, one strided add); with
                  stride 1 the same sum is computed as a convolution of delta instead.
+
+    Each chunk of images is done start to finish by one thread; backward forms the chunk's
+    patches again rather than keeping the whole batch's (k x k times the input) from forward.
+    Sums over chunks are added in chunk order, so results do not depend on the core count.
     """
 
     def __init__(
@@ -74,7 +80,7 @@ class Conv2D(Layer):
             raise ValueError("channels, kernel size and stride must be >= 1, padding >= 0")
         self.c, self.f, self.k = int(in_channels), int(out_channels), int(kernel_size)
         self.stride, self.padding, self.init = int(stride), int(padding), init
-        self._buffers: dict[str, Any] = {}  # scratch arrays reused from batch to batch
+        self._buffers: dict[tuple[str, int], Any] = {}  # scratch arrays, per thread, reused
 
     def size(self) -> int:
         return self.f * (self.c * self.k * self.k + 1)
@@ -96,59 +102,106 @@ class Conv2D(Layer):
             x = _pad_channels_last(
                 x, p, self._buffer("padded", (n, h + 2 * p, w + 2 * p, c), x.dtype, zero=True)
             )
-        self.patches = _im2col(x, k, s, oh, ow, self._buffer("patches", (n * oh * ow, k * k * c), x.dtype))
-        self.shape = (n, c, h, w, oh, ow)
-        z = self.patches @ self._kernels().T
-        z += self.params["b"]
-        # (n, oh, ow, f) in memory, seen as (n, f, oh, ow): no copy, and the delta that comes
-        # back has the same layout, so backward's reshape is free too.
-        return z.reshape(n, oh, ow, self.f).transpose(0, 3, 1, 2)
+        self.x, self.shape = x, (n, c, h, w, oh, ow)
+        # Chunks of as many images as fit CHUNK_BYTES of patches (backward's, if bigger).
+        per_image = max(oh * ow * k * k * c, h * w * k * k * self.f if self._grad_as_conv() else 0)
+        self._chunk = max(1, min(n, CHUNK_BYTES // (per_image * x.dtype.itemsize)))
+        # (n, oh, ow, f) in memory, seen as (n, f, oh, ow): the delta that comes back has
+        # the same layout, so backward's reshape is free.
+        z = xp.empty((n, oh, ow, self.f), dtype=x.dtype)
+        kernels_t, b = self._kernels().T, self.params["b"]
+
+        def convolve(first: int, last: int) -> None:
+            for lo, hi in self._chunks(first, last):
+                zc = z[lo:hi].reshape(-1, self.f)
+                xp.matmul(self._patches(lo, hi), kernels_t, out=zc)
+                zc += b
+
+        self._each_chunk(convolve)
+        return z.transpose(0, 3, 1, 2)
+
+    def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
+        n, c, h, w, oh, ow = self.shape
+        k, s, p, f = self.k, self.stride, self.padding, self.f
+        d = delta.transpose(0, 2, 3, 1)  # (n, oh, ow, f)
+        n_chunks = -(-n // self._chunk)
+        nabla_w = xp.empty((n_chunks, f, k * k * c), dtype=delta.dtype)  # one sum per chunk
+        nabla_b = xp.empty((n_chunks, f), dtype=delta.dtype)
+        as_conv = self._grad_as_conv()
+        if as_conv:
+            # dC/da is itself a convolution: delta, padded by k-1-p, correlated with the kernels
+            # flipped in space and with in/out channels swapped. One more im2col and matmul
+            # instead of a scatter-add of every patch gradient (which is memory-bound).
+            q = k - 1 - p
+            dx = xp.empty((n, h, w, c), dtype=delta.dtype)
+            flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, c)
+        else:
+            dx = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=delta.dtype)
+            kernels = self._kernels()
+
+        def backprop(first: int, last: int) -> None:
+            for lo, hi in self._chunks(first, last):
+                i, dc = lo // self._chunk, d[lo:hi].reshape(-1, f)
+                xp.matmul(dc.T, self._patches(lo, hi), out=nabla_w[i])
+                dc.sum(axis=0, out=nabla_b[i])
+                if not need_input_grad:
+                    continue
+                if as_conv:
+                    shape = (self._chunk, oh + 2 * q, ow + 2 * q, f)
+                    dpad = self._buffer("dpad", shape, delta.dtype, zero=True)[: hi - lo]
+                    dpad[:, q : q + oh, q : q + ow] = d[lo:hi]
+                    dpatches = self._scratch("dpatches", hi - lo, h * w, k * k * f, delta.dtype)
+                    xp.matmul(_im2col(dpad, k, 1, h, w, dpatches), flipped, out=dx[lo:hi].reshape(-1, c))
+                else:
+                    dpatches = (dc @ kernels).reshape(hi - lo, oh, ow, k, k, c)
+                    for ki in range(k):  # a loop over the k x k kernel offsets, not over pixels
+                        for kj in range(k):
+                            dx[lo:hi, ki : ki + s * oh : s, kj : kj + s * ow : s] += dpatches[:, :, :, ki, kj]
+
+        self._each_chunk(backprop)
+        dk = nabla_w.sum(axis=0).reshape(f, k, k, c)
+        self.grads["W"] = xp.ascontiguousarray(dk.transpose(0, 3, 1, 2))
+        self.grads["b"] = nabla_b.sum(axis=0)
+        if not need_input_grad:
+            return None
+        if not as_conv:
+            dx = dx[:, p : p + h, p : p + w]
+        return dx.transpose(0, 3, 1, 2)
+
+    # ----- chunks and scratch memory ---------------------------------------------------
+    def _grad_as_conv(self) -> bool:
+        return self.stride == 1 and self.padding <= self.k - 1
+
+    def _each_chunk(self, work: Any) -> None:
+        """Share the chunks out among the cores; work(first, last) does images [first, last)."""
+        n, chunk = self.shape[0], self._chunk
+        in_parallel(-(-n // chunk), lambda a, b: work(a * chunk, min(n, b * chunk)))
+
+    def _chunks(self, first: int, last: int) -> list[tuple[int, int]]:
+        return [(lo, min(lo + self._chunk, last)) for lo in range(first, last, self._chunk)]
+
+    def _patches(self, lo: int, hi: int) -> Any:
+        """The patches of images lo..hi-1 of the (padded) input, in this thread's scratch."""
+        _, c, _, _, oh, ow = self.shape
+        out = self._scratch("patches", hi - lo, oh * ow, self.k * self.k * c, self.x.dtype)
+        return _im2col(self.x[lo:hi], self.k, self.stride, oh, ow, out)
+
+    def _scratch(self, name: str, images: int, rows: int, cols: int, dtype: Any) -> Any:
+        """A (images rows, cols) matrix in a scratch array sized for a whole chunk."""
+        return self._buffer(name, (self._chunk * rows, cols), dtype)[: images * rows]
 
     def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any, zero: bool = False) -> Any:
-        """A scratch array kept from the previous batch of the same shape: touching fresh
-        memory for every batch (page faults) costs as much as the copy into it."""
-        buf = self._buffers.get(name)
+        """A scratch array of this thread's, kept from the previous batch of the same shape:
+        touching fresh memory for every batch (page faults) costs as much as the copy into it."""
+        key = (name, threading.get_ident())
+        buf = self._buffers.get(key)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[name] = (xp.zeros if zero else xp.empty)(shape, dtype=dtype)
+            buf = self._buffers[key] = (xp.zeros if zero else xp.empty)(shape, dtype=dtype)
         return buf
 
     def _kernels(self) -> Any:
         """W (f, c, k, k) as the matrix K (f, k k c), matching the patches' column order."""
         return self.params["W"].transpose(0, 2, 3, 1).reshape(self.f, -1)
-
-    def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
-        n, c, h, w, oh, ow = self.shape
-        k, s, p = self.k, self.stride, self.padding
-        d = delta.transpose(0, 2, 3, 1).reshape(n * oh * ow, self.f)
-        dk = (d.T @ self.patches).reshape(self.f, k, k, c)
-        self.grads["W"] = xp.ascontiguousarray(dk.transpose(0, 3, 1, 2))
-        self.grads["b"] = d.sum(axis=0)
-        if not need_input_grad:
-            return None
-        if s == 1 and p <= k - 1:
-            # dC/da is itself a convolution: delta, padded by k-1-p, correlated with the kernels
-            # flipped in space and with in/out channels swapped. One more im2col and matmul
-            # instead of a scatter-add of every patch gradient (which is memory-bound).
-            q = k - 1 - p
-            shape = (n, oh + 2 * q, ow + 2 * q, self.f)
-            dpad = _pad_channels_last(
-                delta.transpose(0, 2, 3, 1), q, self._buffer("dpad", shape, delta.dtype, zero=True)
-            )
-            dpatches = _im2col(
-                dpad, k, 1, h, w, self._buffer("dpatches", (n * h * w, k * k * self.f), delta.dtype)
-            )
-            flipped = self.params["W"][:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, c)
-            return (dpatches @ flipped).reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        dpatches = (d @ self._kernels()).reshape(n, oh, ow, k, k, c)
-        dx = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=delta.dtype)
-
-        def col2im(lo: int, hi: int) -> None:
-            for i in range(k):  # a loop over the k x k kernel offsets, not over pixels
-                for j in range(k):
-                    dx[lo:hi, i : i + s * oh : s, j : j + s * ow : s, :] += dpatches[lo:hi, :, :, i, j, :]
-
-        in_parallel(n, col2im)
-        return dx[:, p : p + h, p : p + w, :].transpose(0, 3, 1, 2)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -184,32 +237,43 @@ class _Pool(Layer):
 
 class MaxPool2D(_Pool):
     """z = the largest value of each window;
-    dC/da = delta at the position that was the largest (the first, on ties), 0 elsewhere."""
+    dC/da = delta at the position that was the largest (the first, on ties), 0 elsewhere.
+
+    Forward runs through the window's positions in order, keeping the running maximum and
+    noting where each position takes the lead (beats all before it; strictly, so a tie stays
+    with the earlier one). The winner is the last to take the lead, so backward walks the
+    positions in reverse: each takes what is left of delta where it took the lead.
+    """
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
         self.a_in = a_in
         views = _offsets(a_in, self.pool)
-        self.z = views[0].copy()
+        z = views[0].copy()
+        self.leads = [xp.empty(z.shape, dtype=bool) for _ in views[1:]] if training else []
 
         def pool(lo: int, hi: int) -> None:
-            for v in views[1:]:
-                xp.maximum(self.z[lo:hi], v[lo:hi], out=self.z[lo:hi])
+            for k, v in enumerate(views[1:]):
+                if self.leads:
+                    xp.greater(v[lo:hi], z[lo:hi], out=self.leads[k][lo:hi])
+                xp.maximum(z[lo:hi], v[lo:hi], out=z[lo:hi])
 
-        in_parallel(a_in.shape[0], pool)
-        return self.z
+        in_parallel(a_in.shape[0], pool, size=z.size)
+        return z
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
-        dx = xp.zeros_like(self.a_in)  # same memory layout as the input
-        sources, targets = _offsets(self.a_in, self.pool), _offsets(dx, self.pool)
+        h, w = self.a_in.shape[2:]
+        whole = h % self.pool == 0 and w % self.pool == 0  # else the uncovered edge stays 0
+        dx = (xp.empty_like if whole else xp.zeros_like)(self.a_in)  # in the input's memory layout
+        targets = _offsets(dx, self.pool)
 
         def route(lo: int, hi: int) -> None:
-            z, taken = self.z[lo:hi], xp.zeros(self.z[lo:hi].shape, dtype=bool)
-            for src, dst in zip(sources, targets, strict=True):
-                winner = (src[lo:hi] == z) & ~taken
-                taken |= winner
-                xp.multiply(delta[lo:hi], winner, out=dst[lo:hi])
+            rest = delta[lo:hi]
+            for dst, lead in zip(targets[:0:-1], self.leads[::-1], strict=True):
+                xp.multiply(rest, lead[lo:hi], out=dst[lo:hi])
+                rest = rest - dst[lo:hi]  # exactly 0 where this position took the lead
+            targets[0][lo:hi] = rest
 
-        in_parallel(delta.shape[0], route)
+        in_parallel(delta.shape[0], route, size=delta.size)
         return dx
 
 

@@ -21,6 +21,7 @@ from .callbacks import Callback
 from .layers import Layer
 from .losses import Loss
 from .optim import Optimizer
+from .parallel import single_threaded_blas
 from .schedules import Constant, Schedule
 
 
@@ -146,35 +147,36 @@ class Network:
         self.stop_training = False
         for cb in callbacks:
             cb.on_train_begin(self)
-        for epoch in range(initial_epoch, epochs):
-            start = time.perf_counter()
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch, n_batches)
-            order = self.rng.permutation(n)
-            total_cost, n_correct = 0.0, 0
-            for b in range(n_batches):
-                idx = order[b * batch_size : (b + 1) * batch_size]
-                xb = X[idx] if augment is None else augment(X[idx], self.rng)
-                xb, yb = xp.asarray(xb), xp.asarray(y[idx])
-                optimizer.lr = schedule(epoch + b / n_batches)
-                cost, output = self.train_step(xb, yb, optimizer)
-                if not math.isfinite(cost):
-                    raise DivergenceError(epoch + 1, b + 1, cost, optimizer.lr)
-                total_cost += cost * len(idx)
-                n_correct += int((output.argmax(axis=1) == yb).sum())
+        with single_threaded_blas():  # the engine splits the work among cores itself
+            for epoch in range(initial_epoch, epochs):
+                start = time.perf_counter()
                 for cb in callbacks:
-                    cb.on_batch_end(b, {"loss": cost})
-            logs = {"loss": total_cost / n, "accuracy": n_correct / n, "lr": optimizer.lr}
-            logs["seconds"] = time.perf_counter() - start  # the training passes alone
-            if validation_data is not None:
-                val = self.evaluate(*validation_data)
-                logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
-            for key, value in logs.items():
-                history[key].append(value)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+                    cb.on_epoch_begin(epoch, n_batches)
+                order = self.rng.permutation(n)
+                total_cost, n_correct = 0.0, 0
+                for b in range(n_batches):
+                    idx = order[b * batch_size : (b + 1) * batch_size]
+                    xb = X[idx] if augment is None else augment(X[idx], self.rng)
+                    xb, yb = xp.asarray(xb), xp.asarray(y[idx])
+                    optimizer.lr = schedule(epoch + b / n_batches)
+                    cost, output = self.train_step(xb, yb, optimizer)
+                    if not math.isfinite(cost):
+                        raise DivergenceError(epoch + 1, b + 1, cost, optimizer.lr)
+                    total_cost += cost * len(idx)
+                    n_correct += int((output.argmax(axis=1) == yb).sum())
+                    for cb in callbacks:
+                        cb.on_batch_end(b, {"loss": cost})
+                logs = {"loss": total_cost / n, "accuracy": n_correct / n, "lr": optimizer.lr}
+                logs["seconds"] = time.perf_counter() - start  # the training passes alone
+                if validation_data is not None:
+                    val = self.evaluate(*validation_data)
+                    logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+                for key, value in logs.items():
+                    history[key].append(value)
+                for cb in callbacks:
+                    cb.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
         for cb in callbacks:
             cb.on_train_end(history)
         return history
@@ -183,10 +185,11 @@ class Network:
     def predict_proba(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
         """Class probabilities, one row per example (evaluation mode: no dropout)."""
         X = self._check_x(X)
-        out = [
-            to_numpy(self.loss.probabilities(self.forward(xp.asarray(X[i : i + batch_size]))))
-            for i in range(0, X.shape[0], batch_size)
-        ]
+        with single_threaded_blas():
+            out = [
+                to_numpy(self.loss.probabilities(self.forward(xp.asarray(X[i : i + batch_size]))))
+                for i in range(0, X.shape[0], batch_size)
+            ]
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=self.dtype)
 
     def predict(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
@@ -197,11 +200,12 @@ class Network:
         """Mean cost and accuracy (the fraction classified right) on (X, y)."""
         X, y = self._check_xy(X, y)
         total_cost, n_correct = 0.0, 0
-        for i in range(0, X.shape[0], batch_size):
-            xb, yb = xp.asarray(X[i : i + batch_size]), xp.asarray(y[i : i + batch_size])
-            output = self.forward(xb)
-            total_cost += self.loss.forward(output, yb) * xb.shape[0]
-            n_correct += int((output.argmax(axis=1) == yb).sum())
+        with single_threaded_blas():
+            for i in range(0, X.shape[0], batch_size):
+                xb, yb = xp.asarray(X[i : i + batch_size]), xp.asarray(y[i : i + batch_size])
+                output = self.forward(xb)
+                total_cost += self.loss.forward(output, yb) * xb.shape[0]
+                n_correct += int((output.argmax(axis=1) == yb).sum())
         return {"loss": total_cost / X.shape[0], "accuracy": n_correct / X.shape[0]}
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
