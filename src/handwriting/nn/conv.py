@@ -103,31 +103,29 @@ class Conv2D(Layer):
                 x, p, self._buffer("padded", (n, h + 2 * p, w + 2 * p, c), x.dtype, zero=True)
             )
         self.x, self.shape = x, (n, c, h, w, oh, ow)
-        # Chunks of as many images as fit CHUNK_BYTES of patches (backward's, if bigger).
-        per_image = max(oh * ow * k * k * c, h * w * k * k * self.f if self._grad_as_conv() else 0)
-        self._chunk = max(1, min(n, CHUNK_BYTES // (per_image * x.dtype.itemsize)))
         # (n, oh, ow, f) in memory, seen as (n, f, oh, ow): the delta that comes back has
         # the same layout, so backward's reshape is free.
         z = xp.empty((n, oh, ow, self.f), dtype=x.dtype)
         kernels_t, b = self._kernels().T, self.params["b"]
 
-        def convolve(first: int, last: int) -> None:
-            for lo, hi in self._chunks(first, last):
-                zc = z[lo:hi].reshape(-1, self.f)
-                xp.matmul(self._patches(lo, hi), kernels_t, out=zc)
-                zc += b
+        def convolve(lo: int, hi: int) -> None:
+            zc = z[lo:hi].reshape(-1, self.f)
+            xp.matmul(self._patches(lo, hi, chunk, "patches"), kernels_t, out=zc)
+            zc += b
 
-        self._each_chunk(convolve)
+        chunk = self._chunk_size(oh * ow * k * k * c)
+        self._each_chunk(convolve, chunk)
         return z.transpose(0, 3, 1, 2)
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
         n, c, h, w, oh, ow = self.shape
         k, s, p, f = self.k, self.stride, self.padding, self.f
         d = delta.transpose(0, 2, 3, 1)  # (n, oh, ow, f)
-        n_chunks = -(-n // self._chunk)
+        as_conv = self._grad_as_conv()
+        chunk = self._chunk_size(oh * ow * k * k * c, h * w * k * k * f if need_input_grad and as_conv else 0)
+        n_chunks = -(-n // chunk)
         nabla_w = xp.empty((n_chunks, f, k * k * c), dtype=delta.dtype)  # one sum per chunk
         nabla_b = xp.empty((n_chunks, f), dtype=delta.dtype)
-        as_conv = self._grad_as_conv()
         if as_conv:
             # dC/da is itself a convolution: delta, padded by k-1-p, correlated with the kernels
             # flipped in space and with in/out channels swapped. One more im2col and matmul
@@ -139,26 +137,25 @@ class Conv2D(Layer):
             dx = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=delta.dtype)
             kernels = self._kernels()
 
-        def backprop(first: int, last: int) -> None:
-            for lo, hi in self._chunks(first, last):
-                i, dc = lo // self._chunk, d[lo:hi].reshape(-1, f)
-                xp.matmul(dc.T, self._patches(lo, hi), out=nabla_w[i])
-                dc.sum(axis=0, out=nabla_b[i])
-                if not need_input_grad:
-                    continue
-                if as_conv:
-                    shape = (self._chunk, oh + 2 * q, ow + 2 * q, f)
-                    dpad = self._buffer("dpad", shape, delta.dtype, zero=True)[: hi - lo]
-                    dpad[:, q : q + oh, q : q + ow] = d[lo:hi]
-                    dpatches = self._scratch("dpatches", hi - lo, h * w, k * k * f, delta.dtype)
-                    xp.matmul(_im2col(dpad, k, 1, h, w, dpatches), flipped, out=dx[lo:hi].reshape(-1, c))
-                else:
-                    dpatches = (dc @ kernels).reshape(hi - lo, oh, ow, k, k, c)
-                    for ki in range(k):  # a loop over the k x k kernel offsets, not over pixels
-                        for kj in range(k):
-                            dx[lo:hi, ki : ki + s * oh : s, kj : kj + s * ow : s] += dpatches[:, :, :, ki, kj]
+        def backprop(lo: int, hi: int) -> None:
+            i, dc = lo // chunk, d[lo:hi].reshape(-1, f)
+            xp.matmul(dc.T, self._patches(lo, hi, chunk, "patches-back"), out=nabla_w[i])
+            dc.sum(axis=0, out=nabla_b[i])
+            if not need_input_grad:
+                return
+            if as_conv:
+                dpad = self._buffer("dpad", (chunk, oh + 2 * q, ow + 2 * q, f), delta.dtype, zero=True)
+                dpad = dpad[: hi - lo]
+                dpad[:, q : q + oh, q : q + ow] = d[lo:hi]
+                dpatches = self._scratch("dpatches", chunk, hi - lo, h * w, k * k * f, delta.dtype)
+                xp.matmul(_im2col(dpad, k, 1, h, w, dpatches), flipped, out=dx[lo:hi].reshape(-1, c))
+            else:
+                dpatches = (dc @ kernels).reshape(hi - lo, oh, ow, k, k, c)
+                for ki in range(k):  # a loop over the k x k kernel offsets, not over pixels
+                    for kj in range(k):
+                        dx[lo:hi, ki : ki + s * oh : s, kj : kj + s * ow : s] += dpatches[:, :, :, ki, kj]
 
-        self._each_chunk(backprop)
+        self._each_chunk(backprop, chunk)
         dk = nabla_w.sum(axis=0).reshape(f, k, k, c)
         self.grads["W"] = xp.ascontiguousarray(dk.transpose(0, 3, 1, 2))
         self.grads["b"] = nabla_b.sum(axis=0)
@@ -172,23 +169,30 @@ class Conv2D(Layer):
     def _grad_as_conv(self) -> bool:
         return self.stride == 1 and self.padding <= self.k - 1
 
-    def _each_chunk(self, work: Any) -> None:
-        """Share the chunks out among the cores; work(first, last) does images [first, last)."""
-        n, chunk = self.shape[0], self._chunk
-        in_parallel(-(-n // chunk), lambda a, b: work(a * chunk, min(n, b * chunk)))
+    def _chunk_size(self, *numbers_per_image: int) -> int:
+        """As many images as fit CHUNK_BYTES of patches (the biggest kind formed)."""
+        per_image = max(numbers_per_image) * self.x.dtype.itemsize
+        return max(1, min(self.shape[0], CHUNK_BYTES // per_image))
 
-    def _chunks(self, first: int, last: int) -> list[tuple[int, int]]:
-        return [(lo, min(lo + self._chunk, last)) for lo in range(first, last, self._chunk)]
+    def _each_chunk(self, work: Any, chunk: int) -> None:
+        """work(lo, hi) for each chunk of images [lo, hi), the chunks shared out among the cores."""
+        n = self.shape[0]
 
-    def _patches(self, lo: int, hi: int) -> Any:
+        def share(first: int, last: int) -> None:
+            for i in range(first, last):
+                work(i * chunk, min(n, (i + 1) * chunk))
+
+        in_parallel(-(-n // chunk), share)
+
+    def _patches(self, lo: int, hi: int, chunk: int, name: str) -> Any:
         """The patches of images lo..hi-1 of the (padded) input, in this thread's scratch."""
         _, c, _, _, oh, ow = self.shape
-        out = self._scratch("patches", hi - lo, oh * ow, self.k * self.k * c, self.x.dtype)
+        out = self._scratch(name, chunk, hi - lo, oh * ow, self.k * self.k * c, self.x.dtype)
         return _im2col(self.x[lo:hi], self.k, self.stride, oh, ow, out)
 
-    def _scratch(self, name: str, images: int, rows: int, cols: int, dtype: Any) -> Any:
+    def _scratch(self, name: str, chunk: int, images: int, rows: int, cols: int, dtype: Any) -> Any:
         """A (images rows, cols) matrix in a scratch array sized for a whole chunk."""
-        return self._buffer(name, (self._chunk * rows, cols), dtype)[: images * rows]
+        return self._buffer(name, (chunk * rows, cols), dtype)[: images * rows]
 
     def _buffer(self, name: str, shape: tuple[int, ...], dtype: Any, zero: bool = False) -> Any:
         """A scratch array of this thread's, kept from the previous batch of the same shape:
