@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import toy_dataset
-from handwriting.data.augment import Augment, _bilinear, _smooth
+from handwriting.data.augment import Augment, _bilinear, _smooth, shifted
 
 
 def test_identity_transform_changes_nothing():
@@ -53,3 +53,12 @@ def test_fit_uses_the_augmentation_and_stays_deterministic():
         np.array_equal(p, q) for p, q in zip(a.network.get_params(), b.network.get_params(), strict=True)
     )
     assert a.meta["training"]["augment"]["elastic_alpha"] > 0
+
+
+def test_shifted_moves_pixels_and_lets_zeros_in():
+    x = np.arange(1, 13, dtype=np.float32).reshape(1, 3, 4)
+    assert np.array_equal(shifted(x, 0, 0), x)
+    down = shifted(x, 1, 0)
+    assert np.array_equal(down[0, 0], np.zeros(4)) and np.array_equal(down[0, 1:], x[0, :2])
+    left = shifted(x, 0, -1)
+    assert np.array_equal(left[0, :, :3], x[0, :, 1:]) and np.array_equal(left[0, :, 3], np.zeros(3))

@@ -198,3 +198,17 @@ def test_serve_answers_until_stopped(tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
     assert f"Serving on http://127.0.0.1:{port}/" in proc.stdout.read()
+
+
+def test_evaluate_on_the_validation_split_with_test_time_augmentation(digits_model):
+    path, _ = digits_model
+    plain = json.loads(run("evaluate", str(path), "--split", "validation", "--json").stdout)
+    tta = json.loads(run("evaluate", str(path), "--split", "validation", "--tta", "--json").stdout)
+    test = json.loads(run("evaluate", str(path), "--json").stdout)
+    assert (plain["split"], tta["split"], test["split"]) == ("validation", "validation", "test")
+    assert tta["tta"] and not plain["tta"]
+    assert plain["n"] == tta["n"] == sum(map(sum, tta["confusion"]))
+    assert plain["confusion"] != test["confusion"]  # other images
+    assert 0.8 < tta["accuracy"] <= 1 and tta["confusion"] != plain["confusion"]
+    text = run("evaluate", str(path), "--split", "validation", "--tta").stdout
+    assert "validation set" in text and "four one-pixel shifts" in text

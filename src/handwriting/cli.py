@@ -98,6 +98,17 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--data-dir", metavar="DIR", help="folder holding the four MNIST files (or set HANDWRITING_DATA)"
     )
+    e.add_argument(
+        "--split",
+        choices=("test", "validation"),
+        default="test",
+        help="the images to score: choose ensembles and --tta on validation, report test (default: test)",
+    )
+    e.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation: average over each image and its four one-pixel shifts",
+    )
     e.add_argument("--json", action="store_true", help="print one JSON object")
 
     i = sub.add_parser("info", help="architecture, training and metrics of a model file")
@@ -243,7 +254,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         )
     name = names.pop()
     dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
-    result = evaluate(models, dataset.x_test, dataset.y_test)
+    images, labels = (
+        (dataset.x_test, dataset.y_test) if args.split == "test" else (dataset.x_val, dataset.y_val)
+    )
+    result = evaluate(models, images, labels, tta=args.tta)
     cm = result["confusion"]
     stats = per_class(cm)
     label = args.models[0] if len(models) == 1 else f"ensemble of {len(models)} models"
@@ -257,6 +271,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                         for f, a in zip(args.models, result["members"], strict=True)
                     ],
                     "dataset": name,
+                    "split": args.split,
+                    "tta": args.tta,
                     "n": int(cm.sum()),
                     "accuracy": result["accuracy"],
                     "per_class": {
@@ -268,7 +284,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"{label}: {dataset.name} test set, {int(cm.sum()):,} images")
+    tta = ", each with its four one-pixel shifts" if args.tta else ""
+    print(f"{label}: {dataset.name} {args.split} set, {int(cm.sum()):,} images{tta}")
     if len(models) > 1:
         for f, a in zip(args.models, result["members"], strict=True):
             print(f"  {f}: {100 * a:.2f}% alone")

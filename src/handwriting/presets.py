@@ -141,7 +141,7 @@ PRESETS: dict[str, Preset] = {
         lambda: SoftmaxCrossEntropy(label_smoothing=0.1),
         "adamw",
         lr=3e-3,
-        epochs=15,
+        epochs=20,
         batch_size=128,
         schedule="onecycle",
         weight_decay=1e-4,

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import __version__, checkpoint
 from .data import Dataset
+from .data.augment import TTA_SHIFTS, shifted
 from .errors import HandwritingError
 from .metrics import confusion_matrix
 from .model import Model
@@ -162,16 +163,21 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
     )
 
 
-def evaluate(models: Sequence[Model], images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+def evaluate(
+    models: Sequence[Model], images: np.ndarray, labels: np.ndarray, tta: bool = False
+) -> dict[str, Any]:
     """Accuracy and confusion matrix on (images, labels) of one model, or of an ensemble:
     several models' class probabilities averaged, then the most probable class taken.
-    ``members`` lists each model's own accuracy."""
+    With ``tta`` (test-time augmentation), each model's probabilities are themselves the
+    average over the image and its four one-pixel shifts. ``members`` lists each model's
+    own accuracy."""
     if not models:
         raise ValueError("no model to evaluate")
     shapes = {m.image_shape for m in models}
     if len(shapes) > 1:
         raise ValueError(f"these models read images of different sizes: {sorted(shapes)}")
-    probabilities = [m.predict_proba(images) for m in models]
+    views = [shifted(images, dy, dx) for dy, dx in TTA_SHIFTS] if tta else [images]
+    probabilities = [np.mean([m.predict_proba(v) for v in views], axis=0) for m in models]
     n_classes = probabilities[0].shape[1]
 
     def score(p: np.ndarray) -> tuple[float, np.ndarray]:

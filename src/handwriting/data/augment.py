@@ -52,6 +52,20 @@ class Augment:
         return asdict(self)
 
 
+# Test-time augmentation: the image itself and the image moved by one pixel each way.
+TTA_SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+def shifted(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """The batch x (N, H, W) moved down by dy and right by dx pixels; zeros come in at the edges."""
+    out = np.zeros_like(x)
+    h, w = x.shape[-2:]
+    out[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
+        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
 def _gaussian_matrix(size: int, sigma: float) -> np.ndarray:
     """G with G[i, j] = exp(-(i - j)^2 / 2 sigma^2), rows summing to 1: G @ v blurs v."""
     d = np.arange(size)[:, None] - np.arange(size)[None, :]

@@ -149,25 +149,9 @@ class Network:
             cb.on_train_begin(self)
         with single_threaded_blas():  # the engine splits the work among cores itself
             for epoch in range(initial_epoch, epochs):
-                start = time.perf_counter()
                 for cb in callbacks:
                     cb.on_epoch_begin(epoch, n_batches)
-                order = self.rng.permutation(n)
-                total_cost, n_correct = 0.0, 0
-                for b in range(n_batches):
-                    idx = order[b * batch_size : (b + 1) * batch_size]
-                    xb = X[idx] if augment is None else augment(X[idx], self.rng)
-                    xb, yb = xp.asarray(xb), xp.asarray(y[idx])
-                    optimizer.lr = schedule(epoch + b / n_batches)
-                    cost, output = self.train_step(xb, yb, optimizer)
-                    if not math.isfinite(cost):
-                        raise DivergenceError(epoch + 1, b + 1, cost, optimizer.lr)
-                    total_cost += cost * len(idx)
-                    n_correct += int((output.argmax(axis=1) == yb).sum())
-                    for cb in callbacks:
-                        cb.on_batch_end(b, {"loss": cost})
-                logs = {"loss": total_cost / n, "accuracy": n_correct / n, "lr": optimizer.lr}
-                logs["seconds"] = time.perf_counter() - start  # the training passes alone
+                logs = self._train_epoch(X, y, epoch, optimizer, schedule, batch_size, augment, callbacks)
                 if validation_data is not None:
                     val = self.evaluate(*validation_data)
                     logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
@@ -180,6 +164,43 @@ class Network:
         for cb in callbacks:
             cb.on_train_end(history)
         return history
+
+    def _train_epoch(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        epoch: int,
+        optimizer: Optimizer,
+        schedule: Schedule,
+        batch_size: int,
+        augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None,
+        callbacks: list[Callback],
+    ) -> dict[str, float]:
+        """One pass over (X, y) in a fresh random order; returns the epoch's running loss and
+        accuracy, its last learning rate, and the seconds it took."""
+        start = time.perf_counter()
+        n = X.shape[0]
+        n_batches = -(-n // batch_size)
+        order = self.rng.permutation(n)
+        total_cost, n_correct = 0.0, 0
+        for b in range(n_batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            xb = X[idx] if augment is None else augment(X[idx], self.rng)
+            xb, yb = xp.asarray(xb), xp.asarray(y[idx])
+            optimizer.lr = schedule(epoch + b / n_batches)
+            cost, output = self.train_step(xb, yb, optimizer)
+            if not math.isfinite(cost):
+                raise DivergenceError(epoch + 1, b + 1, cost, optimizer.lr)
+            total_cost += cost * len(idx)
+            n_correct += int((output.argmax(axis=1) == yb).sum())
+            for cb in callbacks:
+                cb.on_batch_end(b, {"loss": cost})
+        return {
+            "loss": total_cost / n,
+            "accuracy": n_correct / n,
+            "lr": optimizer.lr,
+            "seconds": time.perf_counter() - start,  # the training passes alone
+        }
 
     # ----- inference ----------------------------------------------------------------
     def predict_proba(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
