@@ -64,6 +64,8 @@ class Conv2D(Layer):
     Sums over chunks are added in chunk order, so results do not depend on the core count.
     """
 
+    shares_work = True
+
     def __init__(
         self,
         in_channels: int,

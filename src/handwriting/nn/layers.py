@@ -17,11 +17,13 @@ import numpy as np
 
 from .backend import xp
 from .init import INITIALIZERS, draw
-from .parallel import in_parallel
+from .parallel import matmul
 
 
 class Layer:
     """Base class: a layer with no parameters unless a subclass adds them."""
+
+    shares_work = False  # True: shares its work among the cores itself (see parallel.py)
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}  # trained by the optimizer
@@ -58,6 +60,9 @@ class Dense(Layer):
       dC/dW    = a_in^T delta        -- the outer products of each example's *input* with its delta
       dC/db    = sum over rows of delta
       dC/da_in = delta W^T           -- the delta for the layer below
+
+    (``matmul`` is ``@``; in a convolutional network it shares the rows of the result among
+    the CPU cores: see parallel.py.)
     """
 
     def __init__(self, n_in: int, n_out: int, init: str = "xavier") -> None:
@@ -71,38 +76,20 @@ class Dense(Layer):
         self.params = {"W": xp.asarray(w, dtype=dtype), "b": xp.zeros(self.n_out, dtype=dtype)}
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
-        self.a_in, (n, W, b) = a_in, (a_in.shape[0], self.params["W"], self.params["b"])
-        z = xp.empty((n, self.n_out), dtype=xp.result_type(a_in, W))
-
-        def rows(lo: int, hi: int) -> None:  # each core takes a share of the examples
-            xp.matmul(a_in[lo:hi], W, out=z[lo:hi])
-            z[lo:hi] += b
-
-        in_parallel(n, rows, size=n * self.n_in * self.n_out)
+        self.a_in = a_in
+        z = matmul(a_in, self.params["W"])
+        z += self.params["b"]
         return z
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
-        a_in, W, n = self.a_in, self.params["W"], delta.shape[0]
-        if "W" not in self.grads:  # then write into last step's arrays: no allocation per batch
-            self.grads = {"W": xp.empty_like(W), "b": xp.empty_like(self.params["b"])}
-        nabla_w = self.grads["W"]
-        # Split by rows of W (inputs): each core sums over the whole batch, so the result
-        # does not depend on how many cores share the work.
-        in_parallel(
-            self.n_in,
-            lambda lo, hi: xp.matmul(a_in[:, lo:hi].T, delta, out=nabla_w[lo:hi]),
-            size=n * self.n_in * self.n_out,
-        )
-        xp.sum(delta, axis=0, out=self.grads["b"])
-        if not need_input_grad:  # the first layer's input is the data: skip a matmul
-            return None
-        d_in = xp.empty((n, self.n_in), dtype=xp.result_type(delta, W))
-        in_parallel(
-            n,
-            lambda lo, hi: xp.matmul(delta[lo:hi], W.T, out=d_in[lo:hi]),
-            size=n * self.n_in * self.n_out,
-        )
-        return d_in
+        if "W" in self.grads:  # write into last step's arrays: no fresh allocation per batch
+            matmul(self.a_in.T, delta, out=self.grads["W"])
+            xp.sum(delta, axis=0, out=self.grads["b"])
+        else:
+            self.grads["W"] = matmul(self.a_in.T, delta)
+            self.grads["b"] = delta.sum(axis=0)
+        # The first layer's input is the data: nobody needs its gradient, so skip a matmul.
+        return matmul(delta, self.params["W"].T) if need_input_grad else None
 
     def size(self) -> int:
         return (self.n_in + 1) * self.n_out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from .callbacks import Callback
 from .layers import Layer
 from .losses import Loss
 from .optim import Optimizer
-from .parallel import single_threaded_blas
+from .parallel import engine_threads
 from .schedules import Constant, Schedule
 
 
@@ -85,6 +86,10 @@ class Network:
                 raise ValueError(f"{name}.{k}: shape {tuple(v.shape)}, expected {tuple(store[k].shape)}")
             store[k] = xp.asarray(v, dtype=self.dtype).copy()
 
+    def _threads(self) -> AbstractContextManager:
+        """engine_threads() if a layer shares out its own work (see parallel.py), else nothing."""
+        return engine_threads() if any(layer.shares_work for layer in self.layers) else nullcontext()
+
     def n_params(self) -> int:
         return sum(int(np.prod(p.shape)) for layer in self.layers for p in layer.params.values())
 
@@ -147,7 +152,7 @@ class Network:
         self.stop_training = False
         for cb in callbacks:
             cb.on_train_begin(self)
-        with single_threaded_blas():  # the engine splits the work among cores itself
+        with self._threads():
             for epoch in range(initial_epoch, epochs):
                 for cb in callbacks:
                     cb.on_epoch_begin(epoch, n_batches)
@@ -206,7 +211,7 @@ class Network:
     def predict_proba(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
         """Class probabilities, one row per example (evaluation mode: no dropout)."""
         X = self._check_x(X)
-        with single_threaded_blas():
+        with self._threads():
             out = [
                 to_numpy(self.loss.probabilities(self.forward(xp.asarray(X[i : i + batch_size]))))
                 for i in range(0, X.shape[0], batch_size)
@@ -221,7 +226,7 @@ class Network:
         """Mean cost and accuracy (the fraction classified right) on (X, y)."""
         X, y = self._check_xy(X, y)
         total_cost, n_correct = 0.0, 0
-        with single_threaded_blas():
+        with self._threads():
             for i in range(0, X.shape[0], batch_size):
                 xb, yb = xp.asarray(X[i : i + batch_size]), xp.asarray(y[i : i + batch_size])
                 output = self.forward(xb)

@@ -3,14 +3,16 @@
 NumPy lets go of the GIL while it copies, adds and multiplies arrays, so splitting a batch
 into one slice per core and handing the slices to threads puts every core to work: on
 memory-bound copies (im2col, col2im, pooling), which NumPy runs on one core, and on matrix
-products, which each thread then runs single-threaded on its own core. A convolution does
+products, each thread running its share single-threaded on its own core. A convolution does
 both for a few images at a time, while their patches are still in that core's cache.
 
-So while the engine trains or predicts, it keeps BLAS to one thread (``single_threaded_blas``)
-and does the splitting itself. Mixing the two does not work: after each product, the BLAS
-library's idle threads spin for a while waiting for more, taking the cores from ours, and
-many small products split again over the BLAS threads spend more time waking them than
-computing.
+This does not mix with a multi-threaded BLAS library: after each product its idle threads
+spin for a while waiting for more, taking the cores from ours, and small products split
+again over its threads spend more time waking them than computing. So a network with layers
+that share out their work (``Layer.shares_work``: convolutions) trains and predicts inside
+``engine_threads()``: BLAS on one thread, and ``matmul`` splitting large products itself.
+Other networks leave their products to BLAS, whose spinning threads are the quickest way to
+split a dense layer's product.
 
 Callers make results independent of the split: each slice is computed exactly as it would
 be alone, and sums over slices are added up in a fixed order afterwards.
@@ -22,16 +24,21 @@ from __future__ import annotations
 
 import contextvars
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from functools import cache
+from typing import Any
 
 from threadpoolctl import ThreadpoolController
 
+from .backend import xp
+
 _WORKERS = os.cpu_count() or 1
-_POOL = ThreadPoolExecutor(max_workers=_WORKERS)
-MIN_SIZE = 1 << 18  # below this many elements (or multiply-adds), hand-offs cost more than they save
+_POOL = ThreadPoolExecutor(max_workers=max(1, _WORKERS - 1))  # the caller is the other one
+MIN_SIZE = 1 << 18  # below this many elements, hand-offs to threads cost more than they save
+MIN_PRODUCT = 1 << 23  # the same for matrix products, in multiply-adds
+_engine_threads = contextvars.ContextVar("engine_threads", default=False)
 
 
 @cache
@@ -39,9 +46,16 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()  # finds the BLAS library NumPy loaded, once
 
 
-def single_threaded_blas() -> AbstractContextManager:
-    """A context in which NumPy's matrix products run on the calling thread alone."""
-    return _blas().limit(limits=1, user_api="blas")
+@contextmanager
+def engine_threads() -> Iterator[None]:
+    """A context in which BLAS runs on the calling thread alone and ``matmul`` shares large
+    products among the cores itself."""
+    token = _engine_threads.set(True)
+    try:
+        with _blas().limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        _engine_threads.reset(token)
 
 
 def in_parallel(n: int, work: Callable[[int, int], None], size: int | None = None) -> None:
@@ -52,6 +66,25 @@ def in_parallel(n: int, work: Callable[[int, int], None], size: int | None = Non
         work(0, n)
         return
     bounds = [n * i // parts for i in range(parts + 1)]
-    # Each thread runs in a copy of the caller's context, so settings such as np.errstate hold there too.
-    contexts = [contextvars.copy_context() for _ in range(parts)]
-    list(_POOL.map(lambda i: contexts[i].run(work, bounds[i], bounds[i + 1]), range(parts)))
+    # Each thread runs in a copy of the caller's context, so settings such as np.errstate hold
+    # there too. The calling thread does the first slice itself rather than wait idle.
+    others = [
+        _POOL.submit(contextvars.copy_context().run, work, bounds[i], bounds[i + 1]) for i in range(1, parts)
+    ]
+    try:
+        work(bounds[0], bounds[1])
+    finally:  # never return while a thread still writes into the caller's arrays
+        for future in others:
+            future.result()
+
+
+def matmul(a: Any, b: Any, out: Any = None) -> Any:
+    """a @ b (2-D). Inside ``engine_threads()``, a large product has the rows of its result
+    shared among the cores; each row is one whole product, so the numbers do not depend on
+    how many cores there are."""
+    if not _engine_threads.get() or a.shape[0] * a.shape[1] * b.shape[1] < MIN_PRODUCT:
+        return xp.matmul(a, b, out=out)
+    if out is None:
+        out = xp.empty((a.shape[0], b.shape[1]), dtype=xp.result_type(a, b))
+    in_parallel(a.shape[0], lambda lo, hi: xp.matmul(a[lo:hi], b, out=out[lo:hi]))
+    return out
