@@ -12,6 +12,7 @@ of making a round trip through memory (the patches are k x k times bigger than t
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -176,7 +177,7 @@ class Conv2D(Layer):
         per_image = max(numbers_per_image) * self.x.dtype.itemsize
         return max(1, min(self.shape[0], CHUNK_BYTES // per_image))
 
-    def _each_chunk(self, work: Any, chunk: int) -> None:
+    def _each_chunk(self, work: Callable[[int, int], None], chunk: int) -> None:
         """work(lo, hi) for each chunk of images [lo, hi), the chunks shared out among the cores."""
         n = self.shape[0]
 
