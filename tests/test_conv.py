@@ -115,3 +115,17 @@ def test_training_does_not_depend_on_the_number_of_cores(monkeypatch):
         params.append(net.get_params())
     for a, b in zip(*params, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["cnn", "cnn3"])
+@pytest.mark.parametrize("shape", [(28, 28), (8, 8)])
+def test_convolutional_presets_fit_both_data_sets(name, shape):
+    """MNIST's 28x28 images and the built-in digits' 8x8: one training step each."""
+    from handwriting.presets import PRESETS
+
+    preset = PRESETS[name]
+    net = preset.build(shape, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    X, y = rng.random((4, *shape), dtype=np.float32), np.arange(4)
+    history = net.fit(X, y, optimizer=preset.make_optimizer(preset.lr), epochs=1, batch_size=4)
+    assert np.isfinite(history["loss"][0]) and net.predict_proba(X).shape == (4, 10)
