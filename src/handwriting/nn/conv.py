@@ -256,12 +256,11 @@ class MaxPool2D(_Pool):
         self.a_in = a_in
         views = _offsets(a_in, self.pool)
         z = views[0].copy()
-        self.leads = [xp.empty(z.shape, dtype=bool) for _ in views[1:]] if training else []
+        self.leads = [xp.empty(z.shape, dtype=bool) for _ in views[1:]]
 
         def pool(lo: int, hi: int) -> None:
-            for k, v in enumerate(views[1:]):
-                if self.leads:
-                    xp.greater(v[lo:hi], z[lo:hi], out=self.leads[k][lo:hi])
+            for v, lead in zip(views[1:], self.leads, strict=True):
+                xp.greater(v[lo:hi], z[lo:hi], out=lead[lo:hi])
                 xp.maximum(z[lo:hi], v[lo:hi], out=z[lo:hi])
 
         in_parallel(a_in.shape[0], pool, size=z.size)
