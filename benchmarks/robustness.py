@@ -9,15 +9,14 @@ digits the same way. Prints the accuracy next to the model's clean test accuracy
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import time
 
 import numpy as np
-from PIL import Image, ImageFilter
 
 from handwriting import recognize
 from handwriting.data import load_mnist
+from handwriting.imaging.synthetic import photo
 from handwriting.recognizer import load_model
 
 
@@ -30,23 +29,7 @@ def as_photo(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
     for i, d in enumerate(digits):
         strip[:, x : x + 28] = np.maximum(strip[:, x : x + 28], d)
         x += 28 + (int(gaps[i]) if i < len(gaps) else 0)
-    scale = rng.uniform(1.5, 8.0)
-    size = (max(1, round(width * scale)), max(1, round(28 * scale)))
-    ink = np.asarray(Image.fromarray(strip).resize(size, Image.Resampling.BICUBIC), np.float32).clip(0, 1)
-    canvas_w = int(size[0] * rng.uniform(1.2, 2.5)) + 10
-    canvas_h = int(size[1] * rng.uniform(1.2, 2.5)) + 10
-    canvas = np.zeros((canvas_h, canvas_w), np.float32)
-    top, left = rng.integers(0, canvas_h - size[1] + 1), rng.integers(0, canvas_w - size[0] + 1)
-    canvas[top : top + size[1], left : left + size[0]] = ink
-    paper, pen = rng.uniform(170, 255), rng.uniform(0, 70)
-    if rng.random() < 0.5:  # light ink on dark paper
-        paper, pen = 255 - paper, 255 - pen
-    pixels = paper + (pen - paper) * canvas + rng.normal(0, rng.uniform(0, 12), canvas.shape)
-    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2) * scale / 3))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=int(rng.integers(40, 95)))
-    return buffer.getvalue()
+    return photo(strip, rng)
 
 
 def main() -> None:

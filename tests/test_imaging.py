@@ -1,7 +1,6 @@
 """Image handling: decoding anything people send, finding ink, MNIST-style normalization."""
 
 import io
-from collections import deque
 
 import numpy as np
 import pytest
@@ -9,52 +8,8 @@ from PIL import Image
 
 from handwriting.errors import ImageError
 from handwriting.imaging import find_digits, load_gray, to_mnist
-from handwriting.imaging.components import boxes, label
-from handwriting.imaging.normalize import ink_map, otsu
+from handwriting.imaging.ink import ink_map, otsu
 from handwriting.imaging.synthetic import render
-
-
-def flood_fill_count(mask):
-    """Reference: count 8-connected components with a plain breadth-first search."""
-    seen = np.zeros_like(mask, dtype=bool)
-    count = 0
-    for y, x in zip(*np.nonzero(mask), strict=True):
-        if seen[y, x]:
-            continue
-        count += 1
-        queue = deque([(y, x)])
-        seen[y, x] = True
-        while queue:
-            cy, cx = queue.popleft()
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    ny, nx = cy + dy, cx + dx
-                    if (
-                        0 <= ny < mask.shape[0]
-                        and 0 <= nx < mask.shape[1]
-                        and mask[ny, nx]
-                        and not seen[ny, nx]
-                    ):
-                        seen[ny, nx] = True
-                        queue.append((ny, nx))
-    return count
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_components_match_a_flood_fill(seed):
-    mask = np.random.default_rng(seed).random((40, 50)) < 0.35
-    labels, n = label(mask)
-    assert n == flood_fill_count(mask)
-    assert np.array_equal(labels > 0, mask)
-    # every neighbouring pair of ink pixels shares a label
-    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        a = labels[: 40 - dy, max(0, -dx) : 50 - max(0, dx)]
-        b = labels[dy:, max(0, dx) : 50 + min(0, dx)]
-        both = (a > 0) & (b > 0)
-        assert np.array_equal(a[both], b[both])
-    box, area = boxes(labels, n)
-    assert area.sum() == mask.sum()
-    assert (box[:, 2] > box[:, 0]).all() and (box[:, 3] > box[:, 1]).all()
 
 
 def test_otsu_separates_two_clusters():

@@ -76,7 +76,7 @@ def test_numbers_of_2_to_10_digits_with_varied_gaps(length):
         result = handwriting.recognize(image)
         assert result.digits == text
         assert len(result.confidences) == len(result.boxes) == length
-        assert [b[1] for b in result.boxes] == sorted(b[1] for b in result.boxes)  # left to right
+        assert [b[0] for b in result.boxes] == sorted(b[0] for b in result.boxes)  # left to right (x0 first)
 
 
 def side_by_side(*images):

@@ -130,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
         help=f"below this probability a digit is shown as '?' (default {DEFAULT_THRESHOLD})",
     )
     r.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
+    r.add_argument(
+        "--digits-only", action="store_true", help="print the digits alone, without separators and spaces"
+    )
     r.add_argument("--show", action="store_true", help="draw the 28x28 images the network was given")
     r.add_argument("--save-preprocessed", metavar="DIR", help="write the 28x28 images as PNG files into DIR")
 
@@ -199,6 +202,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     epochs = args.epochs or preset.epochs
     print(f"Data: {dataset.summary()}")
     print(f"Preset {preset.name}: {preset.description}")
+    if preset.open_set:
+        print("Adding style variants and non-digits, each read by the recognizer's segmentation (minutes)")
     out = Path(args.out or f"{args.preset}-{dataset.name}.npz")
     try:
         # A diverging run overflows before its cost turns NaN; the divergence guard reports it
@@ -230,6 +235,11 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     n_test = model.meta["dataset"]["n_test"]
     right = round(m["test_accuracy"] * n_test)
     print(f"Test: {right:,} of {n_test:,} held-out digits recognized ({100 * m['test_accuracy']:.2f}%)")
+    if "test_ece" in m:
+        print(
+            f"Calibrated: temperature {model.temperature:.3f} (fitted on validation); expected calibration "
+            f"error on test {100 * m['test_ece']:.2f}%"
+        )
     print(f"Saved {out}")
     return 0
 
@@ -369,10 +379,12 @@ def _recognize(args: argparse.Namespace) -> int:
                 Image.fromarray((pixels * 255).round().astype(np.uint8)).save(target)
         if args.json:
             continue
-        if not found.digits:
+        if not found.lines:
             print(f"{name}: no digits found")
             continue
-        print(f"{name}: {found.digits} ({' '.join(f'{c:.2f}' for c in found.confidences)})")
+        shown = " | ".join(line.digits if args.digits_only else line.text for line in found.lines)
+        confidences = " | ".join(" ".join(f"{c:.2f}" for c in line.confidences) for line in found.lines)
+        print(f"{name}: {shown} ({confidences})")
         if args.top_k > 1:
             for i, row in enumerate(found.top_k):
                 print(f"  digit {i + 1}: " + ", ".join(f"{d} {p:.2f}" for d, p in row))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_write
+from .calibration import softmax_t
 from .errors import ModelFileError
 from .nn import LAYERS, LOSSES, Network
 
@@ -26,6 +27,7 @@ FORMAT = "handwriting-model"
 FORMAT_VERSION = 1
 MAX_PARAMS = 100_000_000  # refuse absurd architectures before allocating anything
 MAX_BYTES = 1 << 30  # nor unpack more than this
+NOT_A_DIGIT_LABEL = "not a digit"  # the last entry of ``classes`` in a model that rejects
 
 
 def architecture(network: Network) -> dict[str, Any]:
@@ -71,6 +73,10 @@ def _check_meta(meta: object) -> None:
         raise ValueError(f"image_shape must be two sizes from 1 to 4096, got {shape!r}")
     if not (isinstance(classes, list) and 2 <= len(classes) <= 1000):
         raise ValueError("classes must be a list of 2 to 1000 labels")
+    calibration = meta.get("calibration", {"temperature": 1.0})
+    t = calibration.get("temperature") if isinstance(calibration, dict) else None
+    if not (isinstance(t, (int, float)) and not isinstance(t, bool) and 0.01 <= t <= 100):
+        raise ValueError(f"calibration must hold a temperature from 0.01 to 100, got {calibration!r}")
     if not (isinstance(arch, dict) and isinstance(arch.get("layers"), list) and len(arch["layers"]) <= 1000):
         raise ValueError("architecture must hold a list of layers")
     if arch.get("dtype", "float32") not in ("float32", "float64"):
@@ -108,10 +114,25 @@ class Model:
             )
         return images
 
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature T fitted after training (1.0: none)."""
+        return float(self.meta.get("calibration", {}).get("temperature", 1.0))
+
+    @property
+    def reject_class(self) -> int | None:
+        """The class meaning "not a digit", for models trained to reject (else None)."""
+        classes = self.meta.get("classes", [])
+        return len(classes) - 1 if classes and classes[-1] == NOT_A_DIGIT_LABEL else None
+
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities, calibrated: softmax(z / T) where the model has a temperature."""
         images = self._check(images)
         with self._lock:
-            return self.network.predict_proba(images)
+            if self.temperature == 1.0:
+                return self.network.predict_proba(images)
+            logits = self.network.decision_function(images)
+        return softmax_t(logits, self.temperature).astype(np.float32)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.predict_proba(images).argmax(axis=1)

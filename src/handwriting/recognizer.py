@@ -1,5 +1,10 @@
-"""Read the digits in a person's image with a trained model: image -> ink -> 28x28 digits
--> network -> a string, with a confidence per digit and '?' where the network is unsure."""
+"""Read the digits in a person's picture with a trained model: picture -> lines of ink ->
+28x28 digits -> network -> text, with a probability per digit, '?' where the network is
+unsure, and every mark it did not read listed with the reason.
+
+The result (``Recognition.as_dict``, also what ``--json`` and the server print) is format
+version 2; README.md documents it.
+"""
 
 from __future__ import annotations
 
@@ -11,33 +16,104 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
-from .imaging.load import MAX_PIXELS, ImageSource, load_gray
-from .imaging.normalize import FIELD, find_digits
+from .imaging.load import MAX_PIXELS, ImageSource, load_picture
+from .imaging.normalize import FIELD
+from .imaging.page import read_page
+from .imaging.segment import Box, Digit, Separator
 from .model import Model
 
 DEFAULT_THRESHOLD = 0.5
 UNKNOWN = "?"
 PRETRAINED = "mnist.npz"
+FORMAT_VERSION = 2
+N_DIGITS = 10
+
+
+@dataclass
+class Line:
+    """One line of writing. ``text`` holds its digits, separators and spaces; ``digits`` only
+    its digits; ``confidences``, ``boxes``, ``top_k`` and ``images`` have one entry per digit."""
+
+    text: str
+    digits: str
+    confidences: list[float]
+    boxes: list[Box]
+    top_k: list[list[tuple[int, float]]]
+    probabilities: np.ndarray  # (n, 10): each digit class's probability
+    images: np.ndarray  # (n, 28, 28): what the network was shown
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "digits": self.digits,
+            "confidences": [round(c, 4) for c in self.confidences],
+            "boxes": [list(b) for b in self.boxes],
+            "top_k": [[{"digit": d, "probability": round(p, 4)} for d, p in row] for row in self.top_k],
+        }
+
+
+@dataclass
+class Rejected:
+    """A mark seen but not read as a digit, and why (rule, underline, frame, boxes, not a
+    digit, too small)."""
+
+    box: Box
+    reason: str
 
 
 @dataclass
 class Recognition:
-    """What was read in one image. ``digits`` has one character per digit found, left to
-    right ('?' where the best class's probability is below the threshold)."""
+    """What was read in one picture: its lines, top to bottom, and the marks set aside.
+    Boxes are (x0, y0, x1, y1) in the picture's own pixels (x1, y1 exclusive)."""
 
-    digits: str
-    confidences: list[float]
-    top_k: list[list[tuple[int, float]]] = field(default_factory=list)
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
-    images: np.ndarray = field(default_factory=lambda: np.zeros((0, FIELD, FIELD), np.float32))
+    lines: list[Line] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+    @property
+    def digits(self) -> str:
+        return "\n".join(line.digits for line in self.lines)
+
+    @property
+    def confidences(self) -> list[float]:
+        return [c for line in self.lines for c in line.confidences]
+
+    @property
+    def boxes(self) -> list[Box]:
+        return [b for line in self.lines for b in line.boxes]
+
+    @property
+    def top_k(self) -> list[list[tuple[int, float]]]:
+        return [row for line in self.lines for row in line.top_k]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return np.concatenate([line.probabilities for line in self.lines] or [np.zeros((0, N_DIGITS))])
+
+    @property
+    def images(self) -> np.ndarray:
+        return np.concatenate(
+            [line.images for line in self.lines] or [np.zeros((0, FIELD, FIELD), np.float32)]
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "version": FORMAT_VERSION,
+            "text": self.text,
             "digits": self.digits,
             "confidences": [round(c, 4) for c in self.confidences],
-            "top_k": [[{"digit": d, "probability": round(p, 4)} for d, p in row] for row in self.top_k],
             "boxes": [list(b) for b in self.boxes],
+            "top_k": [row for line in self.lines for row in line.as_dict()["top_k"]],  # type: ignore[union-attr]
+            "lines": [line.as_dict() for line in self.lines],
+            "rejected": [{"box": list(r.box), "reason": r.reason} for r in self.rejected],
         }
+
+    def __str__(self) -> str:
+        shown = " | ".join(line.text for line in self.lines) or "no digits found"
+        return f"{shown} ({len(self.confidences)} digits, {len(self.rejected)} marks set aside)"
 
 
 def pretrained_path() -> Path:
@@ -66,26 +142,89 @@ def recognize(
 ) -> Recognition:
     """Read the digits in ``image`` (a path, encoded bytes, a PIL image or an array).
 
-    Each digit is found and normalized as MNIST's were (see ``imaging.normalize``), then
-    classified; a digit whose best probability is below ``threshold`` is reported as '?'.
+    The picture is read into lines of digits and separators (see ``imaging.page``), and every
+    digit is classified. A digit whose best probability is below ``threshold`` is reported
+    as '?'; a mark the model calls "not a digit" (models trained with that class) is left out
+    of the text and listed in ``rejected``.
     """
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     if not isinstance(model, Model):
         model = load_model(None if model is None else str(model))
-    found = find_digits(load_gray(image, max_pixels), model.predict_proba)
-    if not found:
-        return Recognition("", [])
-    images = np.stack([d.pixels for d in found])
-    proba = model.predict_proba(images)
-    best = proba.argmax(axis=1)
-    confidence = proba[np.arange(len(best)), best]
-    order = np.argsort(-proba, axis=1)[:, : max(1, top_k)]
-    text = "".join(str(b) if c >= threshold else UNKNOWN for b, c in zip(best, confidence, strict=True))
-    return Recognition(
-        digits=text,
-        confidences=[float(c) for c in confidence],
-        top_k=[[(int(k), float(proba[i, k])) for k in row] for i, row in enumerate(order)],
-        boxes=[d.box for d in found],
-        images=images,
+    gray, (width, height) = load_picture(image, max_pixels)
+    page = read_page(gray, model.predict_proba)
+    scale = (width / gray.shape[1], height / gray.shape[0])
+    out = Recognition(rejected=[Rejected(_scaled(b, scale, width, height), why) for b, why in page.rejected])
+    digits = page.digits
+    if not digits:
+        return out
+    proba = model.predict_proba(np.stack([d.pixels for d in digits]))
+    reading = {id(d): i for i, d in enumerate(digits)}
+    for segmented in page.lines:
+        rows = proba[[reading[id(it)] for it in segmented.items if isinstance(it, Digit)]]
+        line, not_digits = _read_line(
+            segmented.items, segmented.spaces, rows, model.reject_class, threshold, top_k
+        )
+        out.rejected += [Rejected(_scaled(b, scale, width, height), "not a digit") for b in not_digits]
+        if line is not None:
+            line.boxes = [_scaled(b, scale, width, height) for b in line.boxes]
+            out.lines.append(line)
+    return out
+
+
+def _read_line(
+    items: list[Digit | Separator],
+    spaces: list[bool],
+    proba: np.ndarray,
+    reject: int | None,
+    threshold: float,
+    top_k: int,
+) -> tuple[Line | None, list[Box]]:
+    """One line from its items and the network's probabilities for its digits, in order (None
+    if no digit is left), and the boxes of the marks the network calls not a digit."""
+    text, chars, conf, boxes, tops, keep, not_digits = "", "", [], [], [], [], []
+    rows = iter(range(len(proba)))
+    space = False
+    for item, gap in zip(items, spaces, strict=True):
+        space |= gap
+        if isinstance(item, Separator):
+            text += (" " if space and text else "") + item.char
+            space = False
+            continue
+        i = next(rows)
+        if reject is not None and int(proba[i].argmax()) == reject:
+            not_digits.append(item.box)
+            continue
+        p = proba[i, :N_DIGITS]
+        best = int(p.argmax())
+        char = str(best) if p[best] >= threshold else UNKNOWN
+        text += (" " if space and text else "") + char
+        space = False
+        chars += char
+        conf.append(float(p[best]))
+        boxes.append(item.box)
+        tops.append([(int(k), float(p[k])) for k in np.argsort(-p)[: max(1, top_k)]])
+        keep.append((i, item.pixels))
+    if not chars:
+        return None, not_digits
+    images = np.stack([pixels for _, pixels in keep]).astype(np.float32)
+    probabilities = proba[[i for i, _ in keep], :N_DIGITS].astype(np.float32)
+    return Line(_trim(text), chars, conf, boxes, tops, probabilities, images), not_digits
+
+
+def _trim(text: str) -> str:
+    """A line's text without separators hanging at its ends (left by a rejected mark)."""
+    digits = [i for i, c in enumerate(text) if c.isdigit() or c == UNKNOWN]
+    return text[digits[0] : digits[-1] + 1]
+
+
+def _scaled(box: Box, scale: tuple[float, float], width: int, height: int) -> Box:
+    """A box in the working image as a box in the picture's own pixels."""
+    sx, sy = scale
+    x0, y0, x1, y1 = box
+    return (
+        int(np.floor(x0 * sx)),
+        int(np.floor(y0 * sy)),
+        min(width, int(np.ceil(x1 * sx))),
+        min(height, int(np.ceil(y1 * sy))),
     )

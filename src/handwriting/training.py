@@ -13,12 +13,14 @@ from typing import Any
 import numpy as np
 
 from . import __version__, checkpoint
+from .calibration import expected_calibration_error, fit_temperature, softmax_t
 from .data import Dataset
 from .data.augment import TTA_SHIFTS, shifted
+from .data.openset import NOT_A_DIGIT, with_open_set
 from .errors import HandwritingError
 from .metrics import confusion_matrix
-from .model import Model
-from .nn import Callback, EarlyStopping
+from .model import NOT_A_DIGIT_LABEL, Model
+from .nn import Callback, EarlyStopping, Network, SoftmaxCrossEntropy
 from .presets import PRESETS
 
 
@@ -50,8 +52,10 @@ def train(
     lr = p.lr if lr is None else lr
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError("epochs and batch size must be >= 1 and the learning rate > 0")
+    if p.open_set:
+        dataset = with_open_set(dataset, seed)
     rng = np.random.default_rng(seed)
-    network = p.build(dataset.image_shape, rng)
+    network = p.build(dataset.image_shape, rng, dataset.n_classes)
     optimizer = p.make_optimizer(lr)
     stopper = EarlyStopping("val_accuracy", p.patience) if p.patience is not None else None
     settings = {
@@ -117,10 +121,14 @@ def train(
         history["best_epoch"] = stopper.best_epoch + 1
     val = network.evaluate(dataset.x_val, dataset.y_val)
     test = network.evaluate(dataset.x_test, dataset.y_test)
+    calibration = _calibrate(network, dataset)
     meta = {
         "preset": preset,
         "image_shape": list(dataset.image_shape),
-        "classes": list(range(dataset.n_classes)),
+        "classes": [
+            *range(min(dataset.n_classes, NOT_A_DIGIT)),
+            *[NOT_A_DIGIT_LABEL][: dataset.n_classes - NOT_A_DIGIT],
+        ],
         "dataset": {
             "name": dataset.name,
             "files": dataset.files,
@@ -150,10 +158,29 @@ def train(
             "val_loss": val["loss"],
             "test_accuracy": test["accuracy"],
             "test_loss": test["loss"],
+            **{k: v for k, v in calibration.items() if k.startswith(("val_", "test_"))},
         },
+        "calibration": {"temperature": calibration["temperature"], "fitted_on": "validation split"},
         "history": {k: v for k, v in history.items() if isinstance(v, list)},
     }
     return Model(network, meta)
+
+
+def _calibrate(network: Network, dataset: Dataset) -> dict[str, float]:
+    """Temperature scaling fitted on the validation split (1.0 for a network whose outputs are
+    not softmax logits), with the expected calibration error before and after, on validation
+    and (measured once, like the accuracy) on test."""
+    if not isinstance(network.loss, SoftmaxCrossEntropy):
+        return {"temperature": 1.0}
+    val_logits = network.decision_function(dataset.x_val)
+    test_logits = network.decision_function(dataset.x_test)
+    t = fit_temperature(val_logits, dataset.y_val)
+    return {
+        "temperature": round(t, 4),
+        "val_ece_uncalibrated": expected_calibration_error(softmax_t(val_logits), dataset.y_val),
+        "val_ece": expected_calibration_error(softmax_t(val_logits, t), dataset.y_val),
+        "test_ece": expected_calibration_error(softmax_t(test_logits, t), dataset.y_test),
+    }
 
 
 def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:

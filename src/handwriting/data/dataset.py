@@ -10,7 +10,8 @@ import numpy as np
 
 @dataclass
 class Dataset:
-    """Images as float32 arrays (N, H, W) scaled to [0, 1]; labels as int64 classes 0-9.
+    """Images as float32 arrays (N, H, W) scaled to [0, 1]; labels as int64 classes 0-9
+    (and 10, "not a digit", in the open-set data of ``data.openset``).
 
     ``files`` maps each source file's name to its SHA-256, so a model can record exactly
     what it was trained on.
@@ -24,14 +25,11 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     files: dict[str, str] = field(default_factory=dict)
+    n_classes: int = 10  # 11 where label 10 means "not a digit"
 
     @property
     def image_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
-
-    @property
-    def n_classes(self) -> int:
-        return 10
 
     def summary(self) -> str:
         h, w = self.image_shape

@@ -1,6 +1,24 @@
-"""Image handling: decode any picture, find the ink, and make MNIST-style 28x28 digits."""
+"""Image handling, from a picture to MNIST-style 28x28 digits, one stage a module:
+
+load (decode) -> ink (ink map, mask) -> rules (straight lines that are not writing) ->
+lines (lines of writing) -> segment (digits, separators, spaces) -> normalize (28x28);
+page.read_page runs them in that order. Imaging knows nothing of networks: a caller that
+wants touching digits cut well hands it a classifier function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
 
 from .load import load_gray
-from .normalize import Digit, find_digits, to_mnist
+from .normalize import to_mnist
+from .page import Page, read_page
+from .segment import Classifier, Digit, Separator
 
-__all__ = ["Digit", "find_digits", "load_gray", "to_mnist"]
+
+def find_digits(gray: np.ndarray, classify: Classifier | None = None) -> list[Digit]:
+    """Every digit found in a grayscale picture, line by line, left to right."""
+    return read_page(gray, classify).digits
+
+
+__all__ = ["Classifier", "Digit", "Page", "Separator", "find_digits", "load_gray", "read_page", "to_mnist"]

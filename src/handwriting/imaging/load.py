@@ -32,8 +32,15 @@ def load_gray(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     Transparency: where an image has a transparent background (a drawing exported from a
     canvas, say), the transparent part becomes paper of the opposite brightness to the ink.
     """
+    return load_picture(source, max_pixels)[0]
+
+
+def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:
+    """:func:`load_gray`'s array, and the picture's own (width, height) after EXIF orientation,
+    to which positions in the array scale."""
     if isinstance(source, np.ndarray):
-        return _from_array(source)
+        a = np.asarray(source)
+        return _from_array(a), (int(a.shape[1]), int(a.shape[0])) if a.ndim >= 2 else (0, 0)
     name = describe(source)
     try:
         if isinstance(source, Image.Image):
@@ -52,6 +59,8 @@ def load_gray(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             raise ImageError(
                 f"{name}: {w}x{h} pixels is more than the {max_pixels:,} allowed; scale it down first"
             )
+        # the picture's own size as seen, EXIF orientation applied (5-8 turn it a quarter)
+        size = (h, w) if image.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
         if image.format == "JPEG":
             image.draft("RGB", (WORK_SIZE, WORK_SIZE))  # let the decoder skip detail we would drop
         image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
@@ -69,7 +78,7 @@ def load_gray(source: ImageSource, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if max(image.size) > WORK_SIZE:
         image = image.copy()
         image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
-    return _flatten(image)
+    return _flatten(image), size
 
 
 def _flatten(image: Image.Image) -> np.ndarray:

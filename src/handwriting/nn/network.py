@@ -208,6 +208,17 @@ class Network:
         }
 
     # ----- inference ----------------------------------------------------------------
+    def decision_function(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
+        """The last layer's outputs z^L, one row per example (evaluation mode: no dropout);
+        for a softmax network these are the logits."""
+        X = self._check_x(X)
+        with self._threads():
+            out = [
+                to_numpy(self.forward(xp.asarray(X[i : i + batch_size])))
+                for i in range(0, X.shape[0], batch_size)
+            ]
+        return np.concatenate(out) if out else np.zeros((0, 0), dtype=self.dtype)
+
     def predict_proba(self, X: np.ndarray, batch_size: int = 250) -> np.ndarray:
         """Class probabilities, one row per example (evaluation mode: no dropout)."""
         X = self._check_x(X)

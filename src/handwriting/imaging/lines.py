@@ -1,0 +1,45 @@
+"""Step 4: the lines of writing, top to bottom.
+
+Two pieces of ink are on the same line when their vertical extents overlap by at least
+OVERLAP of the shorter one and they are horizontally within REACH digit heights of each
+other; lines are the chains of such pairs (connected components of that relation, by
+union-find). Chaining neighbour to neighbour follows a line that rises or falls slowly
+(slanted writing, a skewed photo) while lines one above the other, whose extents barely
+overlap, stay apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OVERLAP = 0.4  # shared vertical extent, as a fraction of the shorter piece, to be on one line
+REACH = 4.0  # largest horizontal gap between neighbours on a line, in digit heights
+
+
+def group_lines(boxes: np.ndarray, height: float) -> list[np.ndarray]:
+    """Indices of ``boxes`` (rows x0, y0, x1, y1) per line, lines top to bottom, each line's
+    pieces left to right."""
+    n = len(boxes)
+    if n == 0:
+        return []
+    x0, y0, x1, y1 = (boxes[:, k].astype(np.float64) for k in range(4))
+    shared = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    shorter = np.minimum((y1 - y0)[:, None], (y1 - y0)[None, :])
+    gap = np.maximum(x0[:, None], x0[None, :]) - np.minimum(x1[:, None], x1[None, :])
+    linked = (shared >= OVERLAP * shorter) & (gap <= REACH * height)
+    parent = np.arange(n)
+    for i, j in zip(*np.nonzero(np.triu(linked, 1)), strict=True):
+        ri, rj = _root(parent, i), _root(parent, j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    roots = np.array([_root(parent, i) for i in range(n)])
+    lines = [np.flatnonzero(roots == r) for r in np.unique(roots)]
+    lines = [line[np.argsort(x0[line])] for line in lines]
+    return sorted(lines, key=lambda line: float(np.median((y0[line] + y1[line]) / 2)))
+
+
+def _root(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return int(i)

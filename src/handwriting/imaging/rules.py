@@ -1,0 +1,111 @@
+"""Step 2: straight lines that are not writing: paper rules, margins, table and form grid
+lines, the boxes of a form field, underlines, frames and strike-throughs.
+
+A digit's strokes are at most about one digit height long; these lines are longer. So a
+straight run of ink longer than LONG x the digit height, horizontal or vertical, is a line
+(found by a morphological opening with a long thin kernel, on a mask thickened a little
+across the line so that a slightly tilted rule still forms one run). Shorter vertical runs
+that join two such horizontal lines are the sides of a frame or the dividers of a box comb.
+
+The line's pixels are removed from the mask, except where a stroke crosses it: a removed
+pixel with ink just above and just below it (or left and right, for a vertical line) is put
+back, so that a digit written through a rule is not cut in two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+LONG = 1.7  # a straight run this many digit heights long is a line, not a stroke
+SIDE = 1.0  # a vertical run this long joining two lines is a frame side or a box divider
+TILT = 2  # thicken the mask by this many pixels across a line before looking for runs
+
+
+@dataclass
+class Line:
+    """A straight line found and removed: its box (x0, y0, x1, y1) and what it was taken for."""
+
+    box: tuple[int, int, int, int]
+    reason: str  # "rule", "underline", "frame" or "boxes"
+
+
+def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line]]:
+    """``mask`` without its straight lines, given the typical digit ``height`` in pixels,
+    and the lines removed."""
+    long = max(int(LONG * height), 12)
+    m8 = mask.astype(np.uint8)
+    horizontal = _runs(m8, long, vertical=False)
+    vertical = _runs(m8, max(int(2.5 * height), 12), vertical=True)
+    if horizontal.any():  # shorter verticals whose two ends touch horizontal lines
+        vertical |= _sides(m8, horizontal, max(int(SIDE * height), 8))
+    lines = horizontal | vertical
+    if not lines.any():
+        return mask, []
+    kept = mask & ~lines
+    # put back the pixels of a line that a stroke runs through
+    thick = max(3, 2 * _thickness(lines) + 3)
+    across_h = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((thick, 1), np.uint8)) > 0
+    across_v = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, thick), np.uint8)) > 0
+    kept |= (horizontal & across_h) | (vertical & across_v)
+    return kept, _describe(lines & ~kept, horizontal, vertical, mask.shape, height)
+
+
+def _runs(m8: np.ndarray, length: int, vertical: bool) -> np.ndarray:
+    """Ink pixels on straight runs at least ``length`` long (with TILT pixels of tolerance)."""
+    across = np.ones((1, 2 * TILT + 1) if vertical else (2 * TILT + 1, 1), np.uint8)
+    along = np.ones((length, 1) if vertical else (1, length), np.uint8)
+    tolerant = cv2.dilate(m8, across)
+    opened = cv2.morphologyEx(tolerant, cv2.MORPH_OPEN, along)
+    return (opened > 0) & (m8 > 0)
+
+
+def _sides(m8: np.ndarray, horizontal: np.ndarray, length: int) -> np.ndarray:
+    """Vertical runs at least ``length`` long each of whose components touches horizontal
+    lines at both its top and its bottom."""
+    runs = _runs(m8, length, vertical=True) & ~horizontal
+    if not runs.any():
+        return runs
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(runs.astype(np.uint8), connectivity=8)
+    near = cv2.dilate(horizontal.astype(np.uint8), np.ones((2 * TILT + 3, 2 * TILT + 3), np.uint8)) > 0
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        x, y, bw, bh = stats[i, :4]
+        column = slice(x, x + bw)
+        keep[i] = near[y, column].any() and near[y + bh - 1, column].any()
+    return keep[labels] & runs
+
+
+def _thickness(lines: np.ndarray) -> int:
+    """The lines' typical thickness in pixels (twice the median distance to their edge)."""
+    d = cv2.distanceTransform(lines.astype(np.uint8), cv2.DIST_L2, 3)
+    inside = d[d > 0]
+    return round(2 * float(np.median(inside))) if inside.size else 1
+
+
+def _describe(
+    removed: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray, shape: tuple[int, int], height: float
+) -> list[Line]:
+    """One Line per connected piece of removed ink, named by its shape and extent."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(removed.astype(np.uint8), connectivity=8)
+    h, w = shape
+    out = []
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < 4:
+            continue
+        box = (x, y, x + bw, y + bh)
+        if bw >= 0.5 * w or bh >= 0.5 * h:
+            reason = "rule"
+        elif bh >= SIDE * height and bw >= 2.5 * bh:
+            reason = "boxes"  # a comb: one printed box per digit
+        elif bh >= SIDE * height and bw >= SIDE * height:
+            reason = "frame"
+        elif bh <= 0.5 * height:
+            reason = "underline"
+        else:
+            reason = "frame"
+        out.append(Line(box, reason))
+    return out
