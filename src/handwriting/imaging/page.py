@@ -26,12 +26,13 @@ import numpy as np
 from .ink import MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import stroke_width
-from .rules import LONG, remove_lines
+from .rules import LONG, remove_lines, runs, straight_lines
 from .segment import Box, Classifier, Digit, Segmented, segment_line
 
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
-RING = 0.35  # a mark filling less of its box than this, round other marks, is a frame
+COVER = 0.85  # share of a fitted ellipse along which a ring's ink must lie
+RING = 0.35  # a curve filling less of its box than this, round other marks, is a frame
 
 
 @dataclass
@@ -56,19 +57,13 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
     height = _digit_height(mask, sw)
     if height is None:
         return Page()
+    mask, circles = _remove_rings(mask, straight_lines(mask, height)[1], sw)
     mask, removed = remove_lines(mask, height)
-    page = Page(rejected=[(line.box, line.reason) for line in removed])
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 1:
+    page = Page(rejected=[(b, "frame") for b in circles] + [(line.box, line.reason) for line in removed])
+    n, labels, boxes, area = _components(mask)
+    if n == 0:
         return page
-    boxes = np.column_stack(
-        [stats[1:, 0], stats[1:, 1], stats[1:, 0] + stats[1:, 2], stats[1:, 1] + stats[1:, 3]]
-    )
-    area = stats[1:, 4]
     keep = np.flatnonzero(area >= MIN_PIECE * area.max())
-    frames = _frames(boxes, area, keep)
-    page.rejected += [(_box(boxes[i]), "frame") for i in frames]
-    keep = np.setdiff1d(keep, frames)
     for line in group_lines(boxes[keep], height):
         segmented = segment_line(ink, labels, boxes, keep[line], classify, dot=0.3 * sw * sw)
         page.rejected += [(b, "too small") for b in segmented.too_small]
@@ -79,35 +74,80 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
 
 def _digit_height(mask: np.ndarray, sw: float) -> float | None:
     """The typical height of a digit: the median height of the substantial components that
-    are not straight lines (long and no thicker than a stroke or two); None without ink."""
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return None
-    w, h, area = stats[1:, 2], stats[1:, 3], stats[1:, 4]
-    long_side = np.maximum(w, h)
-    straight = (long_side >= FLAT * np.minimum(w, h)) & (area < 1.6 * sw * long_side)
-    big = area >= 0.05 * area.max()
-    chosen = h[big & ~straight]
-    if chosen.size == 0:  # only lines (or writing joined to lines): take the tallest thing
-        chosen = h[big]
-    return float(max(np.median(chosen), 8.0 / LONG))
+    are not straight lines (long and no thicker than a stroke or two), once every straight
+    run over a third of the picture is taken away (rules that join the writing on a page;
+    taking the bar off a large 7 leaves its height); None without ink."""
+    h, w = mask.shape
+    long_runs = runs(mask, w // 3, vertical=False) | runs(mask, h // 3, vertical=True)
+    for m in (mask & ~long_runs, mask):
+        n, _, boxes, area = _components(m)
+        if n == 0:
+            continue
+        bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+        long_side = np.maximum(bw, bh)
+        candidates = ~((long_side >= FLAT * np.minimum(bw, bh)) & (area < 1.6 * sw * long_side))
+        if candidates.any():
+            chosen = bh[candidates & (area >= 0.05 * area[candidates].max())]
+            return float(max(np.median(chosen), 8.0 / LONG))
+    return None
 
 
-def _frames(boxes: np.ndarray, area: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """The kept components that are thin closed marks around others (a circle round a number)."""
-    out = []
+def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components: their count n, labels 1..n, boxes (x0, y0, x1, y1), areas."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    x, y, w, h, area = (stats[1:, k] for k in range(5))
+    return n - 1, labels, np.column_stack([x, y, x + w, y + h]), area
+
+
+def _remove_rings(mask: np.ndarray, upright: np.ndarray, sw: float) -> tuple[np.ndarray, list[Box]]:
+    """The mask without the thin closed curves drawn round other marks (a circle round a
+    number), and their boxes. A ring is a component filling little of its box, not made of
+    straight sides (rectangular frames are left to ``rules``), with other marks inside it or
+    joined to it; what is removed is the band along the ellipse fitted to its outline, so
+    digits that touch the ring stay."""
+    n, labels, boxes, area = _components(mask)
+    if n == 0:
+        return mask, []
+    on_sides = np.bincount(labels[upright], minlength=n + 1)[1:]
+    keep = np.flatnonzero(area >= MIN_PIECE * area.max())
+    out, rings = mask.copy(), []
     for i in keep:
         x0, y0, x1, y1 = boxes[i]
-        fill = area[i] / max((x1 - x0) * (y1 - y0), 1)
-        if fill >= RING:
+        if (
+            area[i] >= RING * (x1 - x0) * (y1 - y0)
+            or on_sides[i] > 0.1 * area[i]
+            or min(x1 - x0, y1 - y0) < 8
+        ):
             continue
         others = keep[keep != i]
         cx, cy = (boxes[others, 0] + boxes[others, 2]) / 2, (boxes[others, 1] + boxes[others, 3]) / 2
         inside = (cx > x0) & (cx < x1) & (cy > y0) & (cy < y1)
         inside &= boxes[others, 3] - boxes[others, 1] >= 0.3 * (y1 - y0)
-        if inside.any():
-            out.append(int(i))
-    return np.asarray(out, dtype=np.int64)
+        band = _ellipse_band(labels[y0:y1, x0:x1] == i + 1, sw)
+        if band is None or not (inside.any() or band.sum() < 0.7 * area[i]):
+            continue  # no marks inside, and nothing but the curve itself: a digit such as 0
+        out[y0:y1, x0:x1] &= ~band
+        rings.append(_box(boxes[i]))
+    return out, rings
+
+
+def _ellipse_band(component: np.ndarray, sw: float) -> np.ndarray | None:
+    """The component's pixels within a few stroke widths of the ellipse fitted to its outer
+    outline, if it is a closed curve: ink lies along at least COVER of that ellipse (else None)."""
+    contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    outline = max(contours, key=len)
+    if len(outline) < 20:
+        return None
+    ellipse = cv2.fitEllipse(outline)
+    curve = np.zeros(component.shape, np.uint8)
+    cv2.ellipse(curve, ellipse, 1, thickness=1)
+    reach = max(3, int(2 * sw) | 1)
+    near = cv2.dilate(component.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    on_curve = curve > 0
+    if np.count_nonzero(on_curve & near) < COVER * max(np.count_nonzero(on_curve), 1):
+        return None
+    band = cv2.dilate(curve, np.ones((reach + 2, reach + 2), np.uint8)) > 0
+    return component & band
 
 
 def _box(row: np.ndarray) -> Box:

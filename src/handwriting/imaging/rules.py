@@ -35,12 +35,7 @@ class Line:
 def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line]]:
     """``mask`` without its straight lines, given the typical digit ``height`` in pixels,
     and the lines removed."""
-    long = max(int(LONG * height), 12)
-    m8 = mask.astype(np.uint8)
-    horizontal = _runs(m8, long, vertical=False)
-    vertical = _runs(m8, max(int(2.5 * height), 12), vertical=True)
-    if horizontal.any():  # shorter verticals whose two ends touch horizontal lines
-        vertical |= _sides(m8, horizontal, max(int(SIDE * height), 8))
+    horizontal, vertical = _lines(mask, height)
     lines = horizontal | vertical
     if not lines.any():
         return mask, []
@@ -50,11 +45,40 @@ def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line
     across_h = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((thick, 1), np.uint8)) > 0
     across_v = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, thick), np.uint8)) > 0
     kept |= (horizontal & across_h) | (vertical & across_v)
-    return kept, _describe(lines & ~kept, horizontal, vertical, mask.shape, height)
+    kept &= ~_slivers(kept, lines & ~kept, thick)
+    return kept, _describe(mask & ~kept, horizontal, vertical, mask.shape, height)
 
 
-def _runs(m8: np.ndarray, length: int, vertical: bool) -> np.ndarray:
+def _slivers(kept: np.ndarray, removed: np.ndarray, thick: int) -> np.ndarray:
+    """Pieces of a line left beside what was removed (the blurred edge of a tilted line):
+    kept components no thicker than the line, lying mostly within two pixels of it."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(kept.astype(np.uint8), connectivity=8)
+    near = cv2.dilate(removed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    close = np.bincount(labels[near & kept], minlength=n)
+    sliver = (close >= 0.6 * np.maximum(stats[:, 4], 1)) & (np.minimum(stats[:, 2], stats[:, 3]) <= thick)
+    sliver[0] = False
+    return sliver[labels]
+
+
+def straight_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mask's pixels that lie on horizontal and on vertical lines (see the module's rules)."""
+    return _lines(mask, height)
+
+
+def _lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical line pixels: runs LONG digit heights long (2.5 for a vertical
+    on its own), and the shorter verticals whose two ends touch horizontal lines."""
+    m8 = mask.astype(np.uint8)
+    horizontal = runs(m8, max(int(LONG * height), 12), vertical=False)
+    vertical = runs(m8, max(int(2.5 * height), 12), vertical=True)
+    if horizontal.any():
+        vertical |= _sides(m8, horizontal, max(int(SIDE * height), 8))
+    return horizontal, vertical
+
+
+def runs(mask: np.ndarray, length: int, vertical: bool) -> np.ndarray:
     """Ink pixels on straight runs at least ``length`` long (with TILT pixels of tolerance)."""
+    m8 = mask.astype(np.uint8)
     across = np.ones((1, 2 * TILT + 1) if vertical else (2 * TILT + 1, 1), np.uint8)
     along = np.ones((length, 1) if vertical else (1, length), np.uint8)
     tolerant = cv2.dilate(m8, across)
@@ -65,17 +89,17 @@ def _runs(m8: np.ndarray, length: int, vertical: bool) -> np.ndarray:
 def _sides(m8: np.ndarray, horizontal: np.ndarray, length: int) -> np.ndarray:
     """Vertical runs at least ``length`` long each of whose components touches horizontal
     lines at both its top and its bottom."""
-    runs = _runs(m8, length, vertical=True) & ~horizontal
-    if not runs.any():
-        return runs
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(runs.astype(np.uint8), connectivity=8)
+    upright = runs(m8, length, vertical=True) & ~horizontal
+    if not upright.any():
+        return upright
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(upright.astype(np.uint8), connectivity=8)
     near = cv2.dilate(horizontal.astype(np.uint8), np.ones((2 * TILT + 3, 2 * TILT + 3), np.uint8)) > 0
     keep = np.zeros(n, bool)
     for i in range(1, n):
         x, y, bw, bh = stats[i, :4]
         column = slice(x, x + bw)
         keep[i] = near[y, column].any() and near[y + bh - 1, column].any()
-    return keep[labels] & runs
+    return keep[labels] & upright
 
 
 def _thickness(lines: np.ndarray) -> int:

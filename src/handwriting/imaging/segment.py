@@ -31,7 +31,8 @@ SPLIT_PENALTY = 0.6  # log-odds against cutting a group only a little wider than
 SURE_SPLIT = 1.5  # a group this much wider than tall, or than its neighbours, is cut freely
 MAX_ASPECT = 1.15  # a group wider than this times its height holds touching digits
 DIGIT_ASPECT = 0.7  # typical width / height of one digit, to guess how many are touching
-SPACE = 0.75  # a gap this many line heights wide separates groups of digits
+SPACE = 0.5  # a gap this many line heights wide separates groups of digits,
+PITCH = 1.4  # if the distance between centres is also this many times the line's usual one
 
 Classifier = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28) images -> (n, classes) probabilities
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1; x1 and y1 exclusive
@@ -108,9 +109,29 @@ def segment_line(
     if not digits:  # separators alone on a line are no number
         too_small += [s.box for s in separators]
         items = []
-    height = band[1] - band[0]
-    spaces = [i > 0 and items[i].box[0] - items[i - 1].box[2] > SPACE * height for i in range(len(items))]
-    return Segmented(items, spaces, too_small)
+    return Segmented(items, _spaces(items, band[1] - band[0]), too_small)
+
+
+def _spaces(items: list[Digit | Separator], height: float) -> list[bool]:
+    """A space before an item that stands much further from the previous one than digits on
+    this line usually stand from each other: its centre distance over PITCH times the median
+    between neighbouring digits, and a gap of SPACE line heights. Evenly spaced digits (a
+    form's boxes) have none; nor has a line of one or two digits."""
+    centres = [(it.box[0] + it.box[2]) / 2 for it in items]
+    pitches = [
+        centres[i] - centres[i - 1]
+        for i in range(1, len(items))
+        if isinstance(items[i], Digit) and isinstance(items[i - 1], Digit)
+    ]
+    if len(pitches) < 2:
+        return [False] * len(items)
+    usual = float(np.median(pitches))
+    return [
+        i > 0
+        and centres[i] - centres[i - 1] > PITCH * usual
+        and items[i].box[0] - items[i - 1].box[2] > SPACE * height
+        for i in range(len(items))
+    ]
 
 
 def _box(row: np.ndarray) -> Box:

@@ -1,0 +1,97 @@
+"""How well `recognize` reads pages built from MNIST **test** digits by the project's page
+generator (``handwriting.imaging.synthetic_page``): 1-12 lines on plain or ruled paper with a
+margin line, underlined, framed and circled numbers, numbers in a form's printed boxes,
+dates, decimals, times and phone numbers with separators, touching pairs; all as phone
+photos (uneven light, noise, blur, JPEG, slight rotation and perspective, EXIF orientation).
+
+Per kind it prints the digit error rate (edit distance between the true and the read digits,
+lines joined by a newline, over the number of true digits), the share of pages with the
+right number of lines, the share read entirely right (text with separators and spaces), and
+the time per page.
+
+    python benchmarks/pages.py --data-dir ../shared/data/mnist [--pages 100] [--model FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from handwriting import recognize
+from handwriting.data import load_mnist
+from handwriting.imaging.synthetic_page import KINDS, draw_page
+from handwriting.recognizer import load_model
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions, one row at a time."""
+    row = np.arange(len(b) + 1)
+    for i, ca in enumerate(a, 1):
+        previous, row = row, np.empty_like(row)
+        row[0] = i
+        for j, cb in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+    return int(row[-1])
+
+
+def digits_of(lines: list[str]) -> str:
+    return "\n".join("".join(c for c in line if c.isdigit() or c == "?") for line in lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("HANDWRITING_DATA"))
+    parser.add_argument("--model", help="model file (default: the pretrained model)")
+    parser.add_argument("--pages", type=int, default=100, help="pages per kind")
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--show-errors", type=int, default=0, metavar="N", help="print N misread pages per kind"
+    )
+    args = parser.parse_args()
+
+    ds = load_mnist(args.data_dir)
+    model = load_model(args.model)
+    by_digit = {str(d): np.flatnonzero(ds.y_test == d) for d in range(10)}
+    print(f"model: {args.model or 'pretrained'} ({model.meta.get('preset')}); {args.pages} pages per kind")
+    print(f"{'kind':<12} {'digit errors':>12} {'lines right':>12} {'pages right':>12} {'ms/page':>8}")
+    totals = np.zeros(4)
+    for kind in args.kinds:
+        rng = np.random.default_rng([args.seed, KINDS.index(kind)])
+
+        def glyph(c: str, rng: np.random.Generator = rng) -> np.ndarray:
+            return ds.x_test[rng.choice(by_digit[c])]
+
+        errors = n_digits = lines_right = pages_right = 0
+        seconds = 0.0
+        shown = 0
+        for _ in range(args.pages):
+            data, truth = draw_page(kind, glyph, rng)
+            start = time.perf_counter()
+            result = recognize(data, model)
+            seconds += time.perf_counter() - start
+            read = [line.text for line in result.lines]
+            true_digits = digits_of(truth)
+            errors += edit_distance(true_digits, digits_of(read))
+            n_digits += sum(c.isdigit() for c in true_digits)
+            lines_right += len(read) == len(truth)
+            pages_right += read == truth
+            if read != truth and shown < args.show_errors:
+                shown += 1
+                print(f"    {kind}: {truth} read as {read}")
+        totals += (errors, n_digits, lines_right, pages_right)
+        print(
+            f"{kind:<12} {100 * errors / n_digits:>11.2f}% {100 * lines_right / args.pages:>11.1f}% "
+            f"{100 * pages_right / args.pages:>11.1f}% {1000 * seconds / args.pages:>8.1f}"
+        )
+    n = args.pages * len(args.kinds)
+    print(
+        f"{'all':<12} {100 * totals[0] / totals[1]:>11.2f}% {100 * totals[2] / n:>11.1f}% {100 * totals[3] / n:>11.1f}%"
+    )
+
+
+if __name__ == "__main__":
+    main()
