@@ -26,12 +26,12 @@ import numpy as np
 from .ink import MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import stroke_width
-from .rules import LONG, remove_lines, runs, straight_lines
+from .rules import LONG, remove_lines, runs
 from .segment import Box, Classifier, Digit, Segmented, segment_line
 
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
-COVER = 0.85  # share of a fitted ellipse along which a ring's ink must lie
+COVER = 0.8  # share of each quarter of a fitted ellipse along which a ring's ink must lie
 RING = 0.35  # a curve filling less of its box than this, round other marks, is a frame
 
 
@@ -57,7 +57,7 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
     height = _digit_height(mask, sw)
     if height is None:
         return Page()
-    mask, circles = _remove_rings(mask, straight_lines(mask, height)[1], sw)
+    mask, circles = _remove_rings(mask, sw)
     mask, removed = remove_lines(mask, height)
     page = Page(rejected=[(b, "frame") for b in circles] + [(line.box, line.reason) for line in removed])
     n, labels, boxes, area = _components(mask)
@@ -99,7 +99,7 @@ def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarr
     return n - 1, labels, np.column_stack([x, y, x + w, y + h]), area
 
 
-def _remove_rings(mask: np.ndarray, upright: np.ndarray, sw: float) -> tuple[np.ndarray, list[Box]]:
+def _remove_rings(mask: np.ndarray, sw: float) -> tuple[np.ndarray, list[Box]]:
     """The mask without the thin closed curves drawn round other marks (a circle round a
     number), and their boxes. A ring is a component filling little of its box, not made of
     straight sides (rectangular frames are left to ``rules``), with other marks inside it or
@@ -108,16 +108,11 @@ def _remove_rings(mask: np.ndarray, upright: np.ndarray, sw: float) -> tuple[np.
     n, labels, boxes, area = _components(mask)
     if n == 0:
         return mask, []
-    on_sides = np.bincount(labels[upright], minlength=n + 1)[1:]
     keep = np.flatnonzero(area >= MIN_PIECE * area.max())
     out, rings = mask.copy(), []
     for i in keep:
         x0, y0, x1, y1 = boxes[i]
-        if (
-            area[i] >= RING * (x1 - x0) * (y1 - y0)
-            or on_sides[i] > 0.1 * area[i]
-            or min(x1 - x0, y1 - y0) < 8
-        ):
+        if area[i] >= RING * (x1 - x0) * (y1 - y0) or min(x1 - x0, y1 - y0) < 8:
             continue
         others = keep[keep != i]
         cx, cy = (boxes[others, 0] + boxes[others, 2]) / 2, (boxes[others, 1] + boxes[others, 3]) / 2
@@ -133,21 +128,31 @@ def _remove_rings(mask: np.ndarray, upright: np.ndarray, sw: float) -> tuple[np.
 
 def _ellipse_band(component: np.ndarray, sw: float) -> np.ndarray | None:
     """The component's pixels within a few stroke widths of the ellipse fitted to its outer
-    outline, if it is a closed curve: ink lies along at least COVER of that ellipse (else None)."""
+    outline, if it is a closed curve: ink lies along at least COVER of each quarter of that
+    ellipse, and along more of it than of the outline's best rectangle (else None)."""
     contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     outline = max(contours, key=len)
     if len(outline) < 20:
         return None
+    reach = max(3, int(2 * sw) | 1)
+    near = cv2.dilate(component.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
     ellipse = cv2.fitEllipse(outline)
     curve = np.zeros(component.shape, np.uint8)
     cv2.ellipse(curve, ellipse, 1, thickness=1)
-    reach = max(3, int(2 * sw) | 1)
-    near = cv2.dilate(component.astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
-    on_curve = curve > 0
-    if np.count_nonzero(on_curve & near) < COVER * max(np.count_nonzero(on_curve), 1):
+    cover = _coverage(curve, near, ellipse[0])
+    rect = np.zeros(component.shape, np.uint8)
+    cv2.drawContours(rect, [cv2.boxPoints(cv2.minAreaRect(outline)).astype(np.int32)], 0, 1, thickness=1)
+    if cover.min() < COVER or _coverage(rect, near, ellipse[0]).mean() >= cover.mean():
         return None
     band = cv2.dilate(curve, np.ones((reach + 2, reach + 2), np.uint8)) > 0
     return component & band
+
+
+def _coverage(curve: np.ndarray, near: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+    """For each quarter of a closed curve around ``centre``: the share of its points in ``near``."""
+    ys, xs = np.nonzero(curve)
+    quarter = ((np.arctan2(ys - centre[1], xs - centre[0]) + np.pi) // (np.pi / 2)).astype(np.int64) % 4
+    return np.bincount(quarter, near[ys, xs], minlength=4) / np.maximum(np.bincount(quarter, minlength=4), 1)
 
 
 def _box(row: np.ndarray) -> Box:

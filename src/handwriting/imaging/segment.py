@@ -25,6 +25,7 @@ from .normalize import to_mnist
 
 SMALL = 0.5  # a piece less tall than this fraction of the line is not a digit on its own,
 NEAR = 0.25  # it joins a digit within this fraction of the line's height,
+LOW = 0.45  # a piece whose top is below this fraction of the line's band is not a digit
 ALONE = 0.3  # or is a digit of its own if at least this tall; else it is too small to read
 MERGE_OVERLAP = 0.7  # tall pieces overlapping this much (of the narrower's width) are one digit
 SPLIT_PENALTY = 0.6  # log-odds against cutting a group only a little wider than one digit
@@ -74,12 +75,14 @@ def segment_line(
     b = boxes[members]
     heights = b[:, 3] - b[:, 1]
     tallest = int(heights.max())
-    tall = members[heights >= SMALL * tallest]
-    band = (float(np.median(boxes[tall, 1])), float(np.median(boxes[tall, 3])))
+    is_tall = heights >= SMALL * tallest
+    band = (float(np.median(b[is_tall, 1])), float(np.median(b[is_tall, 3])))
+    is_tall &= b[:, 1] < band[0] + LOW * (band[1] - band[0])  # what starts low is a comma, not a digit
+    tall = members[is_tall]
     groups, spans = _group_tall(boxes, tall)
     separators: list[Separator] = []
     too_small: list[Box] = []
-    short = [int(i) for i in members[heights < SMALL * tallest]]
+    short = [int(i) for i in members[~is_tall]]
     colons = _colons(boxes, short, band)
     for pair in colons:
         x0 = int(min(boxes[pair, 0])), int(min(boxes[pair, 1]))
@@ -157,16 +160,20 @@ def _group_tall(boxes: np.ndarray, tall: np.ndarray) -> tuple[list[list[int]], l
 
 
 def _separator(box: np.ndarray, band: tuple[float, float], big_enough: bool) -> str | None:
-    """The separator a short piece is, by its size and place in the line's band, or None."""
+    """The separator a short piece is, by its size and place in the line's band, or None:
+    a dash is flat and mid-height; a dot small and low; a comma narrow, low, and reaching
+    below the baseline."""
     top, base = band
     h_line = max(base - top, 1.0)
     w, h = float(box[2] - box[0]), float(box[3] - box[1])
     cy = (box[1] + box[3]) / 2 - top
     if h <= 0.25 * h_line and w >= 1.8 * h and 0.2 * h_line <= w <= 1.2 * h_line and 0.25 < cy / h_line < 0.8:
         return "-"
-    if not big_enough or w > 0.3 * h_line or h > 0.45 * h_line or cy < 0.6 * h_line:
+    if not big_enough or w > 0.4 * h_line:
         return None
-    return "," if h >= 1.5 * w and box[3] > base else "."
+    if h <= 0.65 * h_line and box[1] > top + LOW * h_line and box[3] > base + 0.1 * h_line and h >= 1.5 * w:
+        return ","
+    return "." if w <= 0.3 * h_line and h <= 0.35 * h_line and cy >= 0.6 * h_line else None
 
 
 def _colons(boxes: np.ndarray, short: list[int], band: tuple[float, float]) -> list[list[int]]:
