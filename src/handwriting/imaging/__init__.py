@@ -8,12 +8,18 @@ wants touching digits cut well hands it a classifier function.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .load import load_gray
 from .normalize import to_mnist
 from .page import Page, read_page
 from .segment import Classifier, Digit, Separator
+
+# Pictures are small and each one's steps are short: OpenCV's own threads cost more in
+# hand-offs than they save (measured: components 2x slower on 2 cores), and callers that
+# want parallelism run pictures side by side.
+cv2.setNumThreads(1)
 
 
 def find_digits(gray: np.ndarray, classify: Classifier | None = None) -> list[Digit]:

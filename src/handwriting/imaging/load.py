@@ -61,8 +61,8 @@ def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.
             )
         # the picture's own size as seen, EXIF orientation applied (5-8 turn it a quarter)
         size = (h, w) if image.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
-        if image.format == "JPEG":
-            image.draft("RGB", (WORK_SIZE, WORK_SIZE))  # let the decoder skip detail we would drop
+        if image.format == "JPEG":  # let the decoder skip detail we would drop, and colour we never use
+            image.draft("L", (WORK_SIZE * 3 // 4, WORK_SIZE * 3 // 4))
         image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
         image.load()
     except ImageError:
@@ -75,7 +75,7 @@ def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.
         ) from None
     except Exception as e:  # a damaged file can trip any of Pillow's decoders in its own way
         raise ImageError(f"{name}: damaged or unreadable image ({type(e).__name__}: {e})") from None
-    if max(image.size) > WORK_SIZE:
+    if max(image.size) > WORK_SIZE:  # (a JPEG decoded at a reduced scale may stay a little under)
         image = image.copy()
         image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
     return _flatten(image), size

@@ -29,9 +29,12 @@ from .normalize import stroke_width
 from .rules import LONG, remove_lines, runs
 from .segment import Box, Classifier, Digit, Segmented, segment_line
 
+COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
+TARGET = 64  # larger digits are read at this height in pixels
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
 COVER = 0.8  # share of each quarter of a fitted ellipse along which a ring's ink must lie
+RING_SIZE = 1.25  # a ring round a number is at least this many digit heights tall and wide
 RING = 0.35  # a curve filling less of its box than this, round other marks, is a frame
 
 
@@ -48,39 +51,91 @@ class Page:
 
 
 def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
-    """The lines of digits in a grayscale picture (H, W) in [0, 1]; see the module's steps."""
+    """The lines of digits in a grayscale picture (H, W) in [0, 1]; see the module's steps.
+    Boxes are in the picture's pixels. Large writing is read at a smaller scale (digits
+    about TARGET pixels tall): the network sees 20x20 pixels of it anyway."""
+    scale = _working_scale(gray)
+    if scale == 1.0:
+        return _read(gray, classify)
+    h, w = gray.shape
+    small = cv2.resize(
+        gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    return _rescaled(_read(small, classify), (w / small.shape[1], h / small.shape[0]), (w, h))
+
+
+def _working_scale(gray: np.ndarray) -> float:
+    """The factor (at most 1) that brings the digits to about TARGET pixels tall, judged on a
+    copy at most COARSE pixels across."""
+    h, w = gray.shape
+    f = COARSE / max(h, w)
+    if f >= 1.0:
+        return 1.0
+    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    ink = ink_map(small)
+    if float(ink.max()) < MIN_CONTRAST:
+        return 1.0
+    mask = ink_mask(ink)
+    height = _digit_height(mask, stroke_width(mask), _components(mask))
+    if height is None or height / f <= 1.25 * TARGET:
+        return 1.0
+    return TARGET * f / height
+
+
+def _rescaled(page: Page, scale: tuple[float, float], size: tuple[int, int]) -> Page:
+    """``page`` with every box multiplied by ``scale`` (x, y), within ``size``."""
+
+    def big(box: Box) -> Box:
+        x0, y0, x1, y1 = box
+        return (
+            int(x0 * scale[0]),
+            int(y0 * scale[1]),
+            min(size[0], int(np.ceil(x1 * scale[0]))),
+            min(size[1], int(np.ceil(y1 * scale[1]))),
+        )
+
+    for line in page.lines:
+        for item in line.items:
+            item.box = big(item.box)
+        line.too_small = [big(b) for b in line.too_small]
+    page.rejected = [(big(b), why) for b, why in page.rejected]
+    return page
+
+
+def _read(gray: np.ndarray, classify: Classifier | None) -> Page:
+    """``read_page`` at the picture's own scale."""
     ink = ink_map(gray)
     if float(ink.max()) < MIN_CONTRAST:
         return Page()
     mask = ink_mask(ink)
     sw = stroke_width(mask)
-    height = _digit_height(mask, sw)
+    pieces = _components(mask)  # computed again below only where the mask changes
+    height = _digit_height(mask, sw, pieces)
     if height is None:
         return Page()
-    mask, circles = _remove_rings(mask, sw)
+    mask, circles = _remove_rings(mask, sw, height, pieces)
     mask, removed = remove_lines(mask, height)
     page = Page(rejected=[(b, "frame") for b in circles] + [(line.box, line.reason) for line in removed])
-    n, labels, boxes, area = _components(mask)
+    n, labels, boxes, area = _components(mask) if circles or removed else pieces
     if n == 0:
         return page
     keep = np.flatnonzero(area >= MIN_PIECE * area.max())
     for line in group_lines(boxes[keep], height):
-        segmented = segment_line(ink, labels, boxes, keep[line], classify, dot=0.3 * sw * sw)
+        segmented = segment_line(ink, labels, boxes, area, keep[line], classify, dot=0.3 * sw * sw)
         page.rejected += [(b, "too small") for b in segmented.too_small]
         if segmented.items:
             page.lines.append(segmented)
     return page
 
 
-def _digit_height(mask: np.ndarray, sw: float) -> float | None:
+def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | None:
     """The typical height of a digit: the median height of the substantial components that
     are not straight lines (long and no thicker than a stroke or two), once every straight
     run over a third of the picture is taken away (rules that join the writing on a page;
     taking the bar off a large 7 leaves its height); None without ink."""
     h, w = mask.shape
     long_runs = runs(mask, w // 3, vertical=False) | runs(mask, h // 3, vertical=True)
-    for m in (mask & ~long_runs, mask):
-        n, _, boxes, area = _components(m)
+    for n, _, boxes, area in (_components(mask & ~long_runs) if long_runs.any() else pieces, pieces):
         if n == 0:
             continue
         bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
@@ -92,25 +147,33 @@ def _digit_height(mask: np.ndarray, sw: float) -> float | None:
     return None
 
 
-def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+Components = tuple[int, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _components(mask: np.ndarray) -> Components:
     """8-connected components: their count n, labels 1..n, boxes (x0, y0, x1, y1), areas."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     x, y, w, h, area = (stats[1:, k] for k in range(5))
     return n - 1, labels, np.column_stack([x, y, x + w, y + h]), area
 
 
-def _remove_rings(mask: np.ndarray, sw: float) -> tuple[np.ndarray, list[Box]]:
+def _remove_rings(
+    mask: np.ndarray, sw: float, height: float, pieces: Components
+) -> tuple[np.ndarray, list[Box]]:
     """The mask without the thin closed curves drawn round other marks (a circle round a
     number), and their boxes. A ring is a component filling little of its box, not made of
     straight sides (rectangular frames are left to ``rules``), with other marks inside it or
     joined to it; what is removed is the band along the ellipse fitted to its outline, so
-    digits that touch the ring stay."""
-    n, labels, boxes, area = _components(mask)
+    digits that touch the ring stay. Only marks taller and wider than RING_SIZE digits are
+    looked at (a 0 is not a ring)."""
+    n, labels, boxes, area = pieces
     if n == 0:
         return mask, []
     keep = np.flatnonzero(area >= MIN_PIECE * area.max())
+    bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    large = keep[(bw[keep] >= RING_SIZE * height) & (bh[keep] >= RING_SIZE * height)]
     out, rings = mask.copy(), []
-    for i in keep:
+    for i in large:
         x0, y0, x1, y1 = boxes[i]
         if area[i] >= RING * (x1 - x0) * (y1 - y0) or min(x1 - x0, y1 - y0) < 8:
             continue

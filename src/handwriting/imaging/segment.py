@@ -66,12 +66,13 @@ def segment_line(
     ink: np.ndarray,
     labels: np.ndarray,
     boxes: np.ndarray,
+    area: np.ndarray,
     members: np.ndarray,
     classify: Classifier | None = None,
     dot: float = 0.0,
 ) -> Segmented:
-    """The items of one line: ``members`` index ``boxes`` (rows x0, y0, x1, y1) and are the
-    labels ``members + 1`` in ``labels``; ``dot`` is the least area of a pen dot in pixels."""
+    """The items of one line: ``members`` index ``boxes`` (rows x0, y0, x1, y1) and ``area``
+    and are the labels ``members + 1`` in ``labels``; ``dot`` is the least area of a pen dot."""
     b = boxes[members]
     heights = b[:, 3] - b[:, 1]
     tallest = int(heights.max())
@@ -88,7 +89,6 @@ def segment_line(
         x0 = int(min(boxes[pair, 0])), int(min(boxes[pair, 1]))
         separators.append(Separator((*x0, int(max(boxes[pair, 2])), int(max(boxes[pair, 3]))), ":"))
     paired = {i for pair in colons for i in pair}
-    area = np.bincount(labels.ravel(), minlength=len(boxes) + 1)[1:]
     for i in short:
         if i in paired:
             continue

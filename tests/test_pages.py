@@ -1,0 +1,171 @@
+"""Pages, not one clean row: several lines, ruled paper, underlines, frames, circles, form
+boxes, separators and touching digits, on pictures the project draws (its own digits, so
+no data set is needed), read through ``handwriting.recognize`` and the CLI as a user would."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import handwriting
+from handwriting.cli import main
+from handwriting.imaging import to_mnist
+from handwriting.imaging.synthetic import render
+from handwriting.imaging.synthetic_page import KINDS, draw_page
+
+
+def _glyph(rng: np.random.Generator):
+    def glyph(c: str) -> np.ndarray:
+        image = render(c, height=60, margin=0.1, pen=float(rng.uniform(0.08, 0.12)), rng=rng)
+        ink = 1.0 - np.asarray(image, np.float32) / 255.0
+        ys, xs = np.nonzero(ink > 0.2)
+        return to_mnist(ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+
+    return glyph
+
+
+def _distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row = row, [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+    return row[-1]
+
+
+def _digits(lines: list[str]) -> str:
+    return "\n".join("".join(c for c in line if c.isdigit() or c == "?") for line in lines)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_of_page_is_read_line_by_line(kind):
+    rng = np.random.default_rng(KINDS.index(kind))
+    glyph = _glyph(rng)
+    errors = total = right_lines = 0
+    for _ in range(6):
+        data, truth = draw_page(kind, glyph, rng)
+        result = handwriting.recognize(data)
+        read = [line.text for line in result.lines]
+        errors += _distance(_digits(truth), _digits(read))
+        total += sum(c.isdigit() for c in "".join(truth))
+        right_lines += len(read) == len(truth)
+    assert right_lines >= 5, f"{kind}: wrong number of lines on {6 - right_lines} of 6 pages"
+    assert errors <= 0.05 * total, f"{kind}: {errors} digit errors in {total}"
+
+
+def _picture(lines: list[str], gap: float = 0.3) -> bytes:
+    """Lines of digits drawn one under the other (separators drawn by the page generator's
+    strokes are not needed here), as PNG."""
+    rng = np.random.default_rng(7)
+    rows = [np.asarray(render(t, height=60, gap=gap, rng=rng)) for t in lines]
+    width = max(r.shape[1] for r in rows)
+    page = np.full((sum(r.shape[0] for r in rows), width), 245, np.uint8)
+    y = 0
+    for r in rows:
+        page[y : y + r.shape[0], : r.shape[1]] = r
+        y += r.shape[0]
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_two_rows_are_two_lines_not_one_merged_number():
+    result = handwriting.recognize(_picture(["12", "34"]))
+    assert [line.digits for line in result.lines] == ["12", "34"]
+    assert result.digits == "12\n34" and result.text == "12\n34"
+    assert len(result.confidences) == len(result.boxes) == 4
+    five = handwriting.recognize(_picture(["123", "45"]))
+    assert five.digits == "123\n45"
+
+
+def test_json_format_version_2(tmp_path, capsys):
+    path = tmp_path / "rows.png"
+    path.write_bytes(_picture(["507", "26"]))
+    assert main(["recognize", "--json", "--top-k", "2", str(path)]) == 0
+    [out] = json.loads(capsys.readouterr().out)
+    assert out["version"] == 2 and out["file"] == str(path)
+    assert out["text"] == "507\n26" and out["digits"] == "507\n26"
+    assert [line["digits"] for line in out["lines"]] == ["507", "26"]
+    for line in out["lines"]:
+        n = len(line["digits"])
+        assert len(line["confidences"]) == len(line["boxes"]) == len(line["top_k"]) == n
+        assert all(len(row) == 2 for row in line["top_k"])
+    width, height = Image.open(path).size
+    for x0, y0, x1, y1 in out["boxes"]:  # in the picture's own pixels, x1 and y1 exclusive
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    assert out["rejected"] == []
+    # the first line's boxes lie above the second's
+    assert max(b[3] for b in out["lines"][0]["boxes"]) <= min(b[1] for b in out["lines"][1]["boxes"]) + 5
+
+
+def test_plain_output_separates_lines_with_a_bar(tmp_path, capsys):
+    path = tmp_path / "rows.png"
+    path.write_bytes(_picture(["81", "470"]))
+    assert main(["recognize", str(path)]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"{path}: 81 | 470 (")
+
+
+def test_boxes_are_in_the_original_pictures_pixels_for_a_large_picture():
+    big = Image.open(io.BytesIO(_picture(["42"]))).resize((2400, 1080))
+    buffer = io.BytesIO()
+    big.save(buffer, format="PNG")
+    result = handwriting.recognize(buffer.getvalue())
+    assert result.digits == "42"
+    x0, y0, x1, y1 = result.boxes[0]
+    assert x1 - x0 > 200 and y1 - y0 > 400  # not the reduced working copy's pixels
+
+
+def test_exif_orientation_is_honoured_and_boxes_follow_it():
+    rng = np.random.default_rng(3)
+    data, truth = draw_page("plain", _glyph(rng), rng, photo=False)
+    upright = Image.open(io.BytesIO(data))
+    turned = upright.transpose(Image.Transpose.ROTATE_90)  # stored on its side ...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ... with the tag that says to turn it back
+    buffer = io.BytesIO()
+    turned.save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    result = handwriting.recognize(buffer.getvalue())
+    assert [line.text for line in result.lines] == truth
+    width, height = upright.size
+    assert all(x1 <= width and y1 <= height for _, _, x1, y1 in result.boxes)
+
+
+def test_separators_and_spaces_are_kept_in_text_and_dropped_from_digits(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    glyph = _glyph(rng)
+    seen = 0
+    for _ in range(8):
+        data, truth = draw_page("separators", glyph, rng, photo=False)
+        result = handwriting.recognize(data)
+        if [line.text for line in result.lines] == truth:
+            seen += 1
+            for line, true in zip(result.lines, truth, strict=True):
+                assert line.digits == "".join(c for c in true if c.isdigit())
+    assert seen >= 6
+    path = tmp_path / "date.jpg"
+    path.write_bytes(data)
+    assert main(["recognize", "--digits-only", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert not any(c in out.split(": ", 1)[1].split(" (")[0] for c in ".,:-")
+
+
+def test_an_underline_and_a_frame_are_listed_as_rejected_not_read():
+    rng = np.random.default_rng(5)
+    glyph = _glyph(rng)
+    for kind, reasons in (("underlined", {"underline", "rule"}), ("framed", {"frame", "boxes", "rule"})):
+        data, truth = draw_page(kind, glyph, rng, photo=False)
+        result = handwriting.recognize(data)
+        assert [line.text for line in result.lines] == truth
+        assert result.rejected and {r.reason for r in result.rejected} <= reasons
+
+
+def test_a_blank_picture_has_no_lines_and_says_so(tmp_path, capsys):
+    path = tmp_path / "blank.png"
+    Image.new("L", (300, 200), 240).save(path)
+    result = handwriting.recognize(str(path))
+    assert result.lines == [] and result.digits == "" and result.text == ""
+    assert main(["recognize", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: no digits found"
