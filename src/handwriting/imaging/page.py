@@ -25,12 +25,12 @@ import numpy as np
 
 from .ink import MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
-from .normalize import stroke_width
-from .rules import LONG, remove_lines, runs
+from .normalize import WORK, stroke_width
+from .rules import LONG, remove_lines, runs, straight
 from .segment import Box, Classifier, Digit, Segmented, segment_line
 
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
-TARGET = 64  # larger digits are read at this height in pixels
+TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
 COVER = 0.8  # share of each quarter of a fitted ellipse along which a ring's ink must lie
@@ -130,21 +130,49 @@ def _read(gray: np.ndarray, classify: Classifier | None) -> Page:
 
 def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | None:
     """The typical height of a digit: the median height of the substantial components that
-    are not straight lines (long and no thicker than a stroke or two), once every straight
-    run over a third of the picture is taken away (rules that join the writing on a page;
-    taking the bar off a large 7 leaves its height); None without ink."""
-    h, w = mask.shape
-    long_runs = runs(mask, w // 3, vertical=False) | runs(mask, h // 3, vertical=True)
-    for n, _, boxes, area in (_components(mask & ~long_runs) if long_runs.any() else pieces, pieces):
+    are not straight lines (long and no thicker than a stroke or two), once the page's own
+    lines are taken away: where there are two or more straight runs across half the width or
+    four fifths of the height (rules and a margin, which join the writing on a page); None
+    without ink."""
+    long_runs, count = _page_lines(mask)
+    # Two or more such lines are printed; one alone may be a digit's stroke (the stem of a
+    # large 1), whose removal would leave only its flag to measure.
+    for n, _, boxes, area in (_components(mask & ~long_runs) if count >= 2 else pieces, pieces):
         if n == 0:
             continue
         bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         long_side = np.maximum(bw, bh)
         candidates = ~((long_side >= FLAT * np.minimum(bw, bh)) & (area < 1.6 * sw * long_side))
         if candidates.any():
-            chosen = bh[candidates & (area >= 0.05 * area[candidates].max())]
-            return float(max(np.median(chosen), 8.0 / LONG))
-    return None
+            return _median_height(bh[candidates], area[candidates])
+    n, _, boxes, area = pieces  # only straight strokes: a lone 1, or writing joined to lines
+    return _median_height(boxes[:, 3] - boxes[:, 1], area) if n else None
+
+
+def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Roughly, the pixels of straight lines across half the picture's width or four fifths
+    of its height, and how many such lines there are. Looked for at a quarter of the size
+    (half, or full, for small pictures), which tolerates the tilt of a page photographed a
+    little askew."""
+    h, w = mask.shape
+    f = 4 if min(h, w) >= 400 else 2 if min(h, w) >= 200 else 1
+    small = cv2.resize(mask.astype(np.uint8) * 255, (w // f, h // f), interpolation=cv2.INTER_AREA) > 0
+    across = runs(small, small.shape[1] // 2, vertical=False)
+    down = runs(small, 4 * small.shape[0] // 5, vertical=True)
+    count = sum(cv2.connectedComponents(r.astype(np.uint8))[0] - 1 for r in (across, down) if r.any())
+    if not count:
+        return np.zeros_like(mask), 0
+    lines = np.zeros_like(mask)
+    for found in (across, down):  # each line's own pixels: those along the straight line fitted to it
+        if found.any():
+            near = cv2.resize(found.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+            lines |= straight(mask & (cv2.dilate(near, np.ones((f + 1, f + 1), np.uint8)) > 0), mask)
+    return lines, count
+
+
+def _median_height(heights: np.ndarray, area: np.ndarray) -> float:
+    """The median height of the components with at least 5% of the largest one's area."""
+    return float(max(np.median(heights[area >= 0.05 * area.max()]), 8.0 / LONG))
 
 
 Components = tuple[int, np.ndarray, np.ndarray, np.ndarray]

@@ -37,9 +37,10 @@ def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line
     """``mask`` without its straight lines, given the typical digit ``height`` in pixels,
     and the lines removed."""
     horizontal, vertical = _lines(mask, height)
-    lines = horizontal | vertical
-    if not lines.any():
+    if not (horizontal.any() or vertical.any()):
         return mask, []
+    horizontal, vertical = straight(horizontal, mask), straight(vertical, mask)
+    lines = horizontal | vertical
     kept = mask & ~lines
     # put back the pixels of a line that a stroke runs through
     thick = max(3, 2 * _thickness(lines) + 3)
@@ -48,6 +49,28 @@ def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line
     kept |= (horizontal & across_h) | (vertical & across_v)
     kept &= ~_slivers(kept, lines & ~kept, thick)
     return kept, _describe(mask & ~kept, horizontal, vertical, mask.shape, height)
+
+
+def straight(found: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The ink of each found line, and only that: the mask's pixels within half the line's
+    thickness of the straight line fitted to it (the tolerance used to find a tilted line
+    would otherwise also take the bottom of a digit written just above it)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
+    out = np.zeros_like(found)
+    for i in range(1, n):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
+        vx, vy, cx, cy = cv2.fitLine(
+            np.column_stack([xs, ys]).astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01
+        ).ravel()
+        across = np.abs((xs - cx) * vy - (ys - cy) * vx)  # each pixel's distance from the fitted line
+        half = max(1.0, 2 * float(np.median(across)) + 0.5)  # distances spread evenly over [0, t/2]
+        box_y = slice(max(0, y - TILT), min(found.shape[0], y + h + TILT))
+        box_x = slice(max(0, x - TILT), min(found.shape[1], x + w + TILT))
+        gy, gx = np.mgrid[box_y, box_x]
+        near = np.abs((gx - x - cx) * vy - (gy - y - cy) * vx) <= half
+        out[box_y, box_x] |= near & mask[box_y, box_x]
+    return out
 
 
 def _slivers(kept: np.ndarray, removed: np.ndarray, thick: int) -> np.ndarray:

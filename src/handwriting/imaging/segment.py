@@ -32,6 +32,9 @@ SPLIT_PENALTY = 0.6  # log-odds against cutting a group only a little wider than
 SURE_SPLIT = 1.5  # a group this much wider than tall, or than its neighbours, is cut freely
 MAX_ASPECT = 1.15  # a group wider than this times its height holds touching digits
 DIGIT_ASPECT = 0.7  # typical width / height of one digit, to guess how many are touching
+WIDE = 1.3  # a group this much wider than tall is cut without a penalty
+MIN_PIECE_WIDTH, MAX_PIECE_WIDTH = 0.15, 1.2  # a digit's width, in line heights, when cutting
+MAX_CUTS = 8  # valleys of the ink profile tried as cuts
 SPACE = 0.5  # a gap this many line heights wide separates groups of digits,
 PITCH = 1.4  # if the distance between centres is also this many times the line's usual one
 
@@ -231,13 +234,68 @@ def _read_group(
     guess = max(2, round(w / (typical or DIGIT_ASPECT * h)))
     if classify is None:
         return _cut(ink, region, top, left, _split(region, guess))
-    options = [_cut(ink, region, top, left, _split(region, k)) for k in range(1, guess + 2)]
-    penalty = 0.0 if sure else SPLIT_PENALTY
-    scores = []
-    for option in options:
-        p = classify(np.stack([d.pixels for d in option]))[:, :10]  # digit classes only
-        scores.append(float(np.log(np.maximum(p.max(axis=1), 1e-12)).sum()) - penalty * (len(option) - 1))
-    return options[int(np.argmax(scores))]
+    penalty = 0.0 if sure or w > WIDE * h else SPLIT_PENALTY
+    return _best_cutting(ink, region, top, left, classify, guess, penalty)
+
+
+def _best_cutting(
+    ink: np.ndarray,
+    region: np.ndarray,
+    top: int,
+    left: int,
+    classify: Classifier,
+    guess: int,
+    penalty: float,
+) -> list[Digit]:
+    """Recognition-driven segmentation. Candidate cut columns are the ink profile's valleys
+    and the cuts into 2 to guess + 1 even parts; every piece between two candidates that could
+    be one digit (MIN_PIECE_WIDTH to MAX_PIECE_WIDTH heights wide) is shown to the classifier,
+    all in one batch; dynamic programming then finds the cutting with the highest total
+    score, a piece scoring log max_k p_k (digit classes only), less ``penalty`` per cut:
+
+        best(0) = 0,   best(c) = max over candidates b < c of best(b) + score(b, c) - penalty
+    """
+    h, w = region.shape
+    cuts = _candidates(region, guess)
+    pieces = [
+        (a, b)
+        for i, a in enumerate(cuts)
+        for b in cuts[i + 1 :]
+        if MIN_PIECE_WIDTH * h <= b - a <= MAX_PIECE_WIDTH * h or (a, b) == (0, w)
+    ]
+    digits = {piece: _cut(ink, region, top, left, [piece]) for piece in pieces}
+    pieces = [piece for piece in pieces if digits[piece]]
+    p = classify(np.stack([digits[piece][0].pixels for piece in pieces]))[:, :10]
+    score = dict(zip(pieces, np.log(np.maximum(p.max(axis=1), 1e-12)), strict=True))
+    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+    for c in cuts[1:]:
+        paths = [
+            (best[a][0] + score[(a, c)] - (penalty if best[a][1] else 0.0), [*best[a][1], (a, c)])
+            for a in cuts
+            if a < c and a in best and (a, c) in score
+        ]
+        if paths:
+            best[c] = max(paths, key=lambda path: path[0])
+    return (
+        [digits[piece][0] for piece in best.get(w, (0.0, [(0, w)]))[1]]
+        if w in best
+        else _cut(ink, region, top, left, [(0, w)])
+    )
+
+
+def _candidates(region: np.ndarray, guess: int) -> list[int]:
+    """Columns where a cut may go: both ends, the ink profile's valleys (at most MAX_CUTS, the
+    emptiest first), the cuts of ``_split`` into 2 to guess + 1 parts, and the exact even
+    divisions (touching round digits meet where the ink is thickest, not thinnest)."""
+    h, w = region.shape
+    profile = np.convolve(region.sum(axis=0).astype(np.float64), np.ones(3) / 3, mode="same")
+    inner = np.arange(1, w - 1)
+    valleys = inner[(profile[inner] <= profile[inner - 1]) & (profile[inner] <= profile[inner + 1])]
+    valleys = valleys[(valleys >= MIN_PIECE_WIDTH * h) & (valleys <= w - MIN_PIECE_WIDTH * h)]
+    valleys = valleys[np.argsort(profile[valleys], kind="stable")][:MAX_CUTS]
+    even = {c for k in range(2, guess + 2) for c, _ in _split(region, k)[1:]}
+    exact = {round(j * w / k) for k in range(2, guess + 2) for j in range(1, k)}  # where strokes touch
+    return sorted({0, w, *(int(v) for v in valleys), *even, *exact})
 
 
 def _cut(
