@@ -57,12 +57,11 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
-def reliability(proba: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict[str, np.ndarray]:
-    """Per bin of top probability (equal widths on [0, 1]): example count, mean confidence and
-    accuracy (NaN for an empty bin)."""
-    proba = np.asarray(proba)
-    confidence, predicted = proba.max(axis=1), proba.argmax(axis=1)
-    right = (predicted == np.asarray(labels)).astype(np.float64)
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> dict[str, np.ndarray]:
+    """Per bin of confidence (equal widths on [0, 1]): example count, mean confidence and
+    accuracy (NaN for an empty bin). ``correct`` says whether each answer was right."""
+    confidence = np.asarray(confidence, np.float64)
+    right = np.asarray(correct, np.float64)
     which = np.minimum((confidence * bins).astype(np.int64), bins - 1)
     count = np.bincount(which, minlength=bins).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -71,9 +70,15 @@ def reliability(proba: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> 
     return {"count": count, "confidence": mean_conf, "accuracy": accuracy}
 
 
-def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
-    """ECE = sum_b (n_b / N) |accuracy_b - confidence_b| over non-empty bins."""
-    r = reliability(proba, labels, bins)
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE = sum_b (n_b / N) |accuracy_b - confidence_b| over the non-empty bins."""
+    r = reliability(confidence, correct, bins)
     used = r["count"] > 0
     gap = np.abs(r["accuracy"][used] - r["confidence"][used])
     return float((r["count"][used] * gap).sum() / max(r["count"].sum(), 1))
+
+
+def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """The ECE of the top label: its probability against whether it is the true label."""
+    proba = np.asarray(proba)
+    return calibration_error(proba.max(axis=1), proba.argmax(axis=1) == np.asarray(labels), bins)

@@ -116,7 +116,11 @@ def runs(mask: np.ndarray, length: int, vertical: bool) -> np.ndarray:
 def _runs(m8: np.ndarray, length: int, vertical: bool, tilt: int) -> np.ndarray:
     across = np.ones((1, 2 * tilt + 1) if vertical else (2 * tilt + 1, 1), np.uint8)
     along = np.ones((length, 1) if vertical else (1, length), np.uint8)
-    opened = cv2.morphologyEx(cv2.dilate(m8, across), cv2.MORPH_OPEN, along)
+    # outside the picture is paper (OpenCV's default border would let a stroke that touches
+    # the edge pass for a run as long as any kernel)
+    opened = cv2.morphologyEx(
+        cv2.dilate(m8, across), cv2.MORPH_OPEN, along, borderType=cv2.BORDER_CONSTANT, borderValue=0
+    )
     return (opened > 0) & (m8 > 0)
 
 
