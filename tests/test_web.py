@@ -249,3 +249,48 @@ def test_browser_shows_the_error_for_a_non_image(page, tmp_path):
     page.wait_for_selector("#error:not([hidden])", timeout=15000)
     assert "not an image" in page.locator("#error").text_content()
     shot(page, "error")
+
+
+def _underlined_rows() -> bytes:
+    """Two lines of digits, the second underlined, as a PNG."""
+    rng = np.random.default_rng(4)
+    top, bottom = np.asarray(render("305", rng=rng)), np.asarray(render("71", rng=rng))
+    page = np.full((top.shape[0] + bottom.shape[0] + 20, top.shape[1]), 245, np.uint8)
+    page[: top.shape[0]] = top
+    y = top.shape[0]
+    page[y : y + bottom.shape[0], : bottom.shape[1]] = bottom
+    line_y = y + int(0.8 * bottom.shape[0])
+    page[line_y : line_y + 5, 30 : bottom.shape[1] - 20] = 20  # the underline
+    buffer = io.BytesIO()
+    Image.fromarray(page).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_api_reads_lines_and_lists_what_it_set_aside(server):
+    status, out = request(server.url + "/api/recognize", _underlined_rows(), "image/png")
+    assert status == 200 and out["version"] == 2
+    assert [line["digits"] for line in out["lines"]] == ["305", "71"] and out["text"] == "305\n71"
+    assert [r["reason"] for r in out["rejected"]] == ["underline"]
+    assert len(out["images"]) == len(out["probabilities"]) == 5
+
+
+def test_browser_upload_shows_each_line_and_draws_the_boxes(page, tmp_path):
+    path = tmp_path / "rows.png"
+    path.write_bytes(_underlined_rows())
+    page.set_input_files("#file", str(path))
+    assert read(page, "305\n71") == "305\n71"
+    # the digits' boxes are drawn in green over the picture, the underline's dashed in red
+    page.wait_for_function(
+        """() => {
+          const c = document.getElementById('canvas');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          let green = 0, red = 0;
+          for (let i = 0; i < d.length; i += 4) {
+            if (d[i] < 60 && d[i + 1] > 120 && d[i + 2] < 60) green++;
+            if (d[i] > 150 && d[i + 1] < 60 && d[i + 2] < 60) red++;
+          }
+          return green > 200 && red > 20;
+        }""",
+        timeout=15000,
+    )
+    shot(page, "upload-lines")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import ECE_BINS
 from .data import DATASETS, load_dataset
 from .errors import HandwritingError
 from .metrics import per_class
@@ -175,7 +176,7 @@ def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     model = Model.load(args.model)
-    name = model.meta["dataset"]["name"]
+    name = model.meta["dataset"]["name"].split("+")[0]  # "mnist+open-set": its digits are MNIST's
     dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
     page = write_report(model, args.model, dataset, Path(args.out))
     for f in sorted(page.parent.glob("*.png")):
@@ -262,7 +263,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise HandwritingError(
             f"these models were trained on different data sets: {', '.join(sorted(names))}"
         )
-    name = names.pop()
+    name = names.pop().split("+")[0]  # "mnist+open-set": its digits are MNIST's
     dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
     images, labels = (
         (dataset.x_test, dataset.y_test) if args.split == "test" else (dataset.x_val, dataset.y_val)
@@ -285,6 +286,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                     "tta": args.tta,
                     "n": int(cm.sum()),
                     "accuracy": result["accuracy"],
+                    "calibration_error": result["ece"],
                     "per_class": {
                         str(c): {k: float(stats[k][c]) for k in ("precision", "recall", "f1", "support")}
                         for c in range(len(cm))
@@ -300,18 +302,23 @@ def _evaluate(args: argparse.Namespace) -> int:
         for f, a in zip(args.models, result["members"], strict=True):
             print(f"  {f}: {100 * a:.2f}% alone")
         print("(probabilities averaged)")
-    print(f"accuracy {100 * result['accuracy']:.2f}%\n")
+    print(f"accuracy {100 * result['accuracy']:.2f}%")
+    print(
+        f"calibration error {100 * result['ece']:.2f}% "
+        f"(top label, {ECE_BINS} bins; 0 means the confidences are the accuracy)\n"
+    )
+    names = [str(c) if c < 10 else "none" for c in range(len(cm))]  # "none": not a digit
     print("digit  precision  recall     f1  support")
     for c in range(len(cm)):
         print(
-            f"{c:>5}  {stats['precision'][c]:>9.4f}  {stats['recall'][c]:>6.4f}  "
+            f"{names[c]:>5}  {stats['precision'][c]:>9.4f}  {stats['recall'][c]:>6.4f}  "
             f"{stats['f1'][c]:>5.4f}  {int(stats['support'][c]):>7}"
         )
     print("\nconfusion matrix (rows: true digit, columns: predicted)")
-    width = max(4, len(str(cm.max())) + 1)
-    print("     " + "".join(f"{c:>{width}}" for c in range(len(cm))))
+    width = max(5, len(str(cm.max())) + 1)
+    print("     " + "".join(f"{n:>{width}}" for n in names))
     for c, row in enumerate(cm):
-        print(f"{c:>4} " + "".join(f"{v:>{width}}" for v in row))
+        print(f"{names[c]:>4} " + "".join(f"{v:>{width}}" for v in row))
     return 0
 
 

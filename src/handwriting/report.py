@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import ECE_BINS, calibration_error, reliability
 from .data import Dataset
 from .metrics import confusion_matrix
 from .model import Model
@@ -130,6 +131,41 @@ def first_layer(model: Model, out: Path, limit: int = 64) -> Path | None:
     return path
 
 
+def reliability_diagram(proba: np.ndarray, labels: np.ndarray, out: Path) -> Path:
+    """Accuracy against confidence per bin of the top label's probability: on the diagonal,
+    a confidence of 0.9 is right 90% of the time. Bar widths are the bins; the number of
+    test digits in each is written above it."""
+    plt = _plt()
+    confidence, right = proba.max(axis=1), proba.argmax(axis=1) == labels
+    r = reliability(confidence, right)
+    ece = calibration_error(confidence, right)
+    edges = np.linspace(0, 1, ECE_BINS + 1)
+    fig, ax = plt.subplots(figsize=(5.4, 5), dpi=110)
+    used = r["count"] > 0
+    ax.bar(
+        edges[:-1][used], r["accuracy"][used], width=1 / ECE_BINS, align="edge", alpha=0.7, label="accuracy"
+    )
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
+    ax.plot(
+        r["confidence"][used], r["accuracy"][used], "o", color="black", markersize=3, label="mean confidence"
+    )
+    for x, a, n in zip(edges[:-1][used], r["accuracy"][used], r["count"][used], strict=True):
+        ax.text(x + 0.5 / ECE_BINS, min(a + 0.02, 1.02), f"{int(n)}", ha="center", fontsize=6)
+    ax.set(
+        xlabel="confidence (top label's probability)",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1.08),
+        title=f"Reliability on the test set (ECE {100 * ece:.2f}%)",
+    )
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    path = out / "reliability.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write_report(model: Model, model_name: str, ds: Dataset, out: Path) -> Path:
     """All figures into ``out``, and ``out/report.html`` with them embedded."""
     out.mkdir(parents=True, exist_ok=True)
@@ -139,6 +175,7 @@ def write_report(model: Model, model_name: str, ds: Dataset, out: Path) -> Path:
     figures = [
         ("Learning curves", learning_curves(model, out)),
         ("Confusion matrix", confusion(cm, out)),
+        ("Are the confidences probabilities?", reliability_diagram(proba, ds.y_test, out)),
     ]
     wrong_path, n_wrong = mistakes(proba, ds, out)
     figures.append((f"Misread test digits ({n_wrong})", wrong_path))

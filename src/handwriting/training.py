@@ -193,7 +193,8 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
 def evaluate(
     models: Sequence[Model], images: np.ndarray, labels: np.ndarray, tta: bool = False
 ) -> dict[str, Any]:
-    """Accuracy and confusion matrix on (images, labels) of one model, or of an ensemble:
+    """Accuracy, confusion matrix, calibration error and the class probabilities on
+    (images, labels) of one model, or of an ensemble:
     several models' class probabilities averaged, then the most probable class taken.
     With ``tta`` (test-time augmentation), each model's probabilities are themselves the
     average over the image and its four one-pixel shifts. ``members`` lists each model's
@@ -211,5 +212,12 @@ def evaluate(
         cm = confusion_matrix(labels, p.argmax(axis=1), n_classes)
         return float(np.trace(cm) / max(cm.sum(), 1)), cm
 
-    accuracy, cm = score(np.mean(probabilities, axis=0))
-    return {"accuracy": accuracy, "confusion": cm, "members": [score(p)[0] for p in probabilities]}
+    mean = np.mean(probabilities, axis=0)
+    accuracy, cm = score(mean)
+    return {
+        "accuracy": accuracy,
+        "confusion": cm,
+        "members": [score(p)[0] for p in probabilities],
+        "ece": expected_calibration_error(mean, labels),
+        "probabilities": mean,
+    }

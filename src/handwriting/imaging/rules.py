@@ -150,7 +150,10 @@ def _thickness(lines: np.ndarray) -> int:
 def _describe(
     removed: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray, shape: tuple[int, int], height: float
 ) -> list[Line]:
-    """One Line per connected piece of removed ink, named by its shape and extent."""
+    """One Line per connected piece of removed ink, named by its shape and extent: a rule
+    runs (nearly) across the page, a margin down it; a flat line shorter than that is an
+    underline (or a strike-through); lines joined into a rectangle are a frame, into a row
+    of rectangles a form's boxes."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(removed.astype(np.uint8), connectivity=8)
     h, w = shape
     out = []
@@ -159,7 +162,7 @@ def _describe(
         if area < 4:
             continue
         box = (x, y, x + bw, y + bh)
-        if bw >= 0.5 * w or bh >= 0.5 * h:
+        if bw >= 0.8 * w or bh >= 0.8 * h:
             reason = "rule"
         elif bh >= SIDE * height and bw >= 2.5 * bh:
             reason = "boxes"  # a comb: one printed box per digit

@@ -11,6 +11,8 @@ const strokes = [];  // each stroke: a list of [x, y] in canvas pixels
 let current = null;
 let timer = null;
 let requestId = 0;
+let picture = null;  // an uploaded picture as drawn on the canvas: {img, s, x, y}
+let shown = null;  // the last answer shown
 
 function redraw() {
   ctx.fillStyle = "#fff";
@@ -61,6 +63,7 @@ for (const type of ["pointerup", "pointercancel"]) {
 
 document.getElementById("clear").addEventListener("click", () => {
   strokes.length = 0;
+  picture = null;
   redraw();
   show(null);
 });
@@ -99,11 +102,15 @@ async function send(blob, what) {
 function show(data) {
   errorBox.hidden = true;
   details.replaceChildren();
+  shown = data;
   if (!data) {
     digitsOut.textContent = "";
     return;
   }
-  digitsOut.textContent = data.digits || "(no digits found)";
+  // one line of output per line of writing, separators and spaces included
+  digitsOut.textContent = data.lines.length ? data.lines.map((l) => l.text).join("\n") : "(no digits found)";
+  if (picture) outline(data);
+  const chars = data.lines.flatMap((l) => [...l.digits]);
   data.images.forEach((src, i) => {
     const card = document.createElement("div");
     card.className = "digit";
@@ -112,7 +119,7 @@ function show(data) {
     img.alt = "28x28 input " + (i + 1);
     const guess = document.createElement("div");
     guess.className = "guess";
-    guess.textContent = data.digits[i] + "  (" + (100 * data.confidences[i]).toFixed(1) + "%)";
+    guess.textContent = chars[i] + "  (" + (100 * data.confidences[i]).toFixed(1) + "%)";
     card.append(img, guess);
     const probs = data.probabilities[i];
     const best = probs.indexOf(Math.max(...probs));
@@ -151,17 +158,37 @@ document.addEventListener("drop", (e) => {
 
 function upload(file) {
   strokes.length = 0;
+  picture = null;
+  shown = null;
   redraw();
   const url = URL.createObjectURL(file);
   const img = new Image();
   img.onload = () => {  // show the picture on the canvas, fitted, then read the file itself
     const s = Math.min(canvas.width / img.width, canvas.height / img.height);
-    ctx.drawImage(img, (canvas.width - img.width * s) / 2, (canvas.height - img.height * s) / 2,
-                  img.width * s, img.height * s);
+    picture = { img, s, x: (canvas.width - img.width * s) / 2, y: (canvas.height - img.height * s) / 2 };
+    ctx.drawImage(img, picture.x, picture.y, img.width * s, img.height * s);
+    if (shown) outline(shown);  // the answer came before the picture was drawn
     URL.revokeObjectURL(url);
   };
   img.src = url;
   send(file, file.name);
+}
+
+// The boxes the server found, over the uploaded picture: digits in green, the marks set
+// aside (rules, underlines, frames, non-digits) dashed in red. Boxes are in the picture's
+// own pixels (EXIF orientation applied, as the browser shows it).
+function outline(data) {
+  const { img, s, x, y } = picture;
+  ctx.drawImage(img, x, y, img.width * s, img.height * s);
+  const box = (b) => ctx.strokeRect(x + b[0] * s, y + b[1] * s, (b[2] - b[0]) * s, (b[3] - b[1]) * s);
+  ctx.lineWidth = 2;
+  ctx.setLineDash([]);
+  ctx.strokeStyle = "#0a0";
+  data.lines.forEach((l) => l.boxes.forEach(box));
+  ctx.setLineDash([5, 4]);
+  ctx.strokeStyle = "#c00";
+  data.rejected.forEach((r) => box(r.box));
+  ctx.setLineDash([]);
 }
 
 fetch("/api/model").then((r) => r.json()).then((m) => {
