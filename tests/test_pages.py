@@ -169,3 +169,22 @@ def test_a_blank_picture_has_no_lines_and_says_so(tmp_path, capsys):
     assert result.lines == [] and result.digits == "" and result.text == ""
     assert main(["recognize", str(path)]) == 0
     assert capsys.readouterr().out.strip() == f"{path}: no digits found"
+
+
+def test_a_small_digit_beside_large_ones_is_read_not_dropped():
+    rng = np.random.default_rng(2)
+    big, small = np.asarray(render("47", height=150, rng=rng)), np.asarray(render("2", height=60, rng=rng))
+    page = np.full((big.shape[0], big.shape[1] + small.shape[1]), 245, np.uint8)
+    page[:, : big.shape[1]] = big
+    y = big.shape[0] - small.shape[0] - 40  # sitting on the same baseline
+    page[y : y + small.shape[0], big.shape[1] :] = small
+    result = handwriting.recognize(page)
+    assert result.digits == "472"
+
+
+def test_a_speck_too_small_to_read_is_reported_not_silently_dropped():
+    image = np.asarray(render("38", height=150, rng=np.random.default_rng(6))).copy()
+    image[20:36, 10:26] = 20  # a blot about a pen stroke wide, far from the digits
+    result = handwriting.recognize(image)
+    assert result.digits == "38"
+    assert [r.reason for r in result.rejected] == ["too small"]

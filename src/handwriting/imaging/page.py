@@ -27,7 +27,7 @@ from .ink import MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import WORK, stroke_width
 from .rules import LONG, remove_lines, runs, straight
-from .segment import Box, Classifier, Digit, Segmented, segment_line
+from .segment import ALONE, Box, Classifier, Digit, Segmented, segment_line
 
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
 TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
@@ -120,8 +120,15 @@ def _read(gray: np.ndarray, classify: Classifier | None) -> Page:
     if n == 0:
         return page
     keep = np.flatnonzero(area >= MIN_PIECE * area.max())
+    # below that, a mark of a quarter of a stroke width squared or more is reported; smaller is grain
+    specks = np.flatnonzero((area < MIN_PIECE * area.max()) & (area >= 0.25 * sw * sw))
+    page.rejected += [(_box(boxes[i]), "too small") for i in specks]
     for line in group_lines(boxes[keep], height):
-        segmented = segment_line(ink, labels, boxes, area, keep[line], classify, dot=0.3 * sw * sw)
+        members = keep[line]
+        if (boxes[members, 3] - boxes[members, 1]).max() < ALONE * height:  # no digit-sized mark
+            page.rejected += [(_box(boxes[i]), "too small") for i in members]
+            continue
+        segmented = segment_line(ink, labels, boxes, area, members, classify, dot=0.3 * sw * sw)
         page.rejected += [(b, "too small") for b in segmented.too_small]
         if segmented.items:
             page.lines.append(segmented)
