@@ -110,9 +110,8 @@ def main() -> None:
     proba = model.predict_proba(ds.x_test)
     clean = float((proba.argmax(axis=1) == ds.y_test).mean())
     print(f"Clean MNIST test accuracy:                    {100 * clean:6.2f}%")
-    print(
-        f"Calibration error (ECE), clean MNIST test:    {100 * expected_calibration_error(proba, ds.y_test):6.2f}%"
-    )
+    ece = expected_calibration_error(proba, ds.y_test)
+    print(f"Calibration error (ECE), clean MNIST test:    {100 * ece:6.2f}%")
     ece = calibration_error(np.asarray(confidences), np.asarray(correct))
     print(f"Calibration error (ECE), photo digits read:   {100 * ece:6.2f}%  ({len(confidences)} digits)")
     print(f"({time.perf_counter() - start:.0f} s)")

@@ -88,9 +88,8 @@ def main() -> None:
             f"{100 * pages_right / args.pages:>11.1f}% {1000 * seconds / args.pages:>8.1f}"
         )
     n = args.pages * len(args.kinds)
-    print(
-        f"{'all':<12} {100 * totals[0] / totals[1]:>11.2f}% {100 * totals[2] / n:>11.1f}% {100 * totals[3] / n:>11.1f}%"
-    )
+    errors, lines, pages = 100 * totals[0] / totals[1], 100 * totals[2] / n, 100 * totals[3] / n
+    print(f"{'all':<12} {errors:>11.2f}% {lines:>11.1f}% {pages:>11.1f}%")
 
 
 if __name__ == "__main__":
