@@ -60,15 +60,15 @@ def straight(found: np.ndarray, mask: np.ndarray) -> np.ndarray:
     for i in range(1, n):
         x, y, w, h = (int(v) for v in stats[i, :4])
         ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
-        vx, vy, cx, cy = cv2.fitLine(
-            np.column_stack([xs, ys]).astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01
-        ).ravel()
+        points = np.column_stack([xs, ys]).astype(np.float32)[:: max(1, len(xs) // 400)]
+        vx, vy, cx, cy = cv2.fitLine(points, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
         across = np.abs((xs - cx) * vy - (ys - cy) * vx)  # each pixel's distance from the fitted line
         half = max(1.0, 2 * float(np.median(across)) + 0.5)  # distances spread evenly over [0, t/2]
         box_y = slice(max(0, y - TILT), min(found.shape[0], y + h + TILT))
         box_x = slice(max(0, x - TILT), min(found.shape[1], x + w + TILT))
-        gy, gx = np.mgrid[box_y, box_x]
-        near = np.abs((gx - x - cx) * vy - (gy - y - cy) * vx) <= half
+        gx = np.arange(box_x.start, box_x.stop, dtype=np.float32)[None, :] - (x + cx)
+        gy = np.arange(box_y.start, box_y.stop, dtype=np.float32)[:, None] - (y + cy)
+        near = np.abs(gx * vy - gy * vx) <= half
         out[box_y, box_x] |= near & mask[box_y, box_x]
     return out
 
@@ -82,11 +82,6 @@ def _slivers(kept: np.ndarray, removed: np.ndarray, thick: int) -> np.ndarray:
     sliver = (close >= 0.6 * np.maximum(stats[:, 4], 1)) & (np.minimum(stats[:, 2], stats[:, 3]) <= thick)
     sliver[0] = False
     return sliver[labels]
-
-
-def straight_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
-    """The mask's pixels that lie on horizontal and on vertical lines (see the module's rules)."""
-    return _lines(mask, height)
 
 
 def _lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
