@@ -331,6 +331,14 @@ def _info(args: argparse.Namespace) -> int:
     print(f"cost:         {type(net.loss).__name__}")
     print(f"parameters:   {net.n_params():,} ({net.dtype.name})")
     print(f"input:        images of {'x'.join(map(str, model.image_shape))}")
+    classes = meta.get("classes", [])
+    print(
+        f"classes:      {len(classes)}"
+        + (" (the last: not a digit)" if model.reject_class is not None else "")
+    )
+    print(
+        f"calibration:  temperature {model.temperature:g}" + (" (none)" if model.temperature == 1.0 else "")
+    )
     tr, ds = meta.get("training", {}), meta.get("dataset", {})
     if tr:
         opt = tr["optimizer"]
@@ -348,7 +356,7 @@ def _info(args: argparse.Namespace) -> int:
     for name, digest in ds.get("files", {}).items():
         print(f"data file:    {name} sha256 {digest}")
     for name, value in meta.get("metrics", {}).items():
-        shown = f"{100 * value:.2f}%" if "accuracy" in name else f"{value:.4f}"
+        shown = f"{100 * value:.2f}%" if "accuracy" in name or "ece" in name else f"{value:.4f}"
         print(f"{name + ':':<15}{shown}")
     return 0
 

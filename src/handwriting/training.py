@@ -204,6 +204,10 @@ def evaluate(
     shapes = {m.image_shape for m in models}
     if len(shapes) > 1:
         raise ValueError(f"these models read images of different sizes: {sorted(shapes)}")
+    if len({len(m.meta["classes"]) for m in models}) > 1:
+        raise ValueError(
+            "these models tell apart different classes (one has 'not a digit'); ensemble alike models"
+        )
     views = [shifted(images, dy, dx) for dy, dx in TTA_SHIFTS] if tta else [images]
     probabilities = [np.mean([m.predict_proba(v) for v in views], axis=0) for m in models]
     n_classes = probabilities[0].shape[1]

@@ -98,7 +98,9 @@ def segment_line(
         char = _separator(boxes[i], band, area[i] >= dot)
         gaps = [max(boxes[i, 0], gl) - min(boxes[i, 2], gr) for gl, gr in spans]
         nearest = int(np.argmin(gaps)) if gaps else -1
-        if char is not None and (nearest < 0 or gaps[nearest] > -0.5 * (boxes[i, 2] - boxes[i, 0])):
+        # a separator stands between digits: a dash overlaps none, a dot or comma little
+        overlap = (0.2 if char == "-" else 0.5) * (boxes[i, 2] - boxes[i, 0])
+        if char is not None and (nearest < 0 or gaps[nearest] > -overlap):
             separators.append(Separator(_box(boxes[i]), char))
         elif nearest >= 0 and gaps[nearest] <= NEAR * tallest:
             groups[nearest].append(i)
@@ -276,11 +278,9 @@ def _best_cutting(
         ]
         if paths:
             best[c] = max(paths, key=lambda path: path[0])
-    return (
-        [digits[piece][0] for piece in best.get(w, (0.0, [(0, w)]))[1]]
-        if w in best
-        else _cut(ink, region, top, left, [(0, w)])
-    )
+    if w not in best:  # no cutting into digit-wide pieces: the group as it is
+        return _cut(ink, region, top, left, [(0, w)])
+    return [digits[piece][0] for piece in best[w][1]]
 
 
 def _candidates(region: np.ndarray, guess: int) -> list[int]:
