@@ -162,9 +162,7 @@ def recognize(
     reading = {id(d): i for i, d in enumerate(digits)}
     for segmented in page.lines:
         rows = proba[[reading[id(it)] for it in segmented.items if isinstance(it, Digit)]]
-        line, not_digits = _read_line(
-            segmented.items, segmented.spaces, rows, model.reject_class, threshold, top_k
-        )
+        line, not_digits = _read_line(segmented.items, segmented.spaces, rows, model, threshold, top_k)
         out.rejected += [Rejected(_scaled(b, scale, width, height), "not a digit") for b in not_digits]
         if line is not None:
             line.boxes = [_scaled(b, scale, width, height) for b in line.boxes]
@@ -176,7 +174,7 @@ def _read_line(
     items: list[Digit | Separator],
     spaces: list[bool],
     proba: np.ndarray,
-    reject: int | None,
+    model: Model,
     threshold: float,
     top_k: int,
 ) -> tuple[Line | None, list[Box]]:
@@ -184,6 +182,7 @@ def _read_line(
     if no digit is left), and the boxes of the marks the network calls not a digit."""
     text, chars, conf, boxes, tops, keep, not_digits = "", "", [], [], [], [], []
     rows = iter(range(len(proba)))
+    decided = model.decide(proba)
     space = False
     for item, gap in zip(items, spaces, strict=True):
         space |= gap
@@ -192,7 +191,7 @@ def _read_line(
             space = False
             continue
         i = next(rows)
-        if reject is not None and int(proba[i].argmax()) == reject:
+        if decided[i] == model.reject_class:
             not_digits.append(item.box)
             continue
         p = proba[i, :N_DIGITS]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, checkpoint
-from .calibration import expected_calibration_error, fit_temperature, softmax_t
+from .calibration import expected_calibration_error, fit_temperature, reject_threshold, softmax_t
 from .data import Dataset
 from .data.augment import TTA_SHIFTS, shifted
 from .data.openset import NOT_A_DIGIT, with_open_set
@@ -160,7 +160,10 @@ def train(
             "test_loss": test["loss"],
             **{k: v for k, v in calibration.items() if k.startswith(("val_", "test_"))},
         },
-        "calibration": {"temperature": calibration["temperature"], "fitted_on": "validation split"},
+        "calibration": {
+            **{k: calibration[k] for k in ("temperature", "reject_threshold") if k in calibration},
+            "fitted_on": "validation split",
+        },
         "history": {k: v for k, v in history.items() if isinstance(v, list)},
     }
     return Model(network, meta)
@@ -175,12 +178,20 @@ def _calibrate(network: Network, dataset: Dataset) -> dict[str, float]:
     val_logits = network.decision_function(dataset.x_val)
     test_logits = network.decision_function(dataset.x_test)
     t = fit_temperature(val_logits, dataset.y_val)
-    return {
+    out = {
         "temperature": round(t, 4),
         "val_ece_uncalibrated": expected_calibration_error(softmax_t(val_logits), dataset.y_val),
         "val_ece": expected_calibration_error(softmax_t(val_logits, t), dataset.y_val),
         "test_ece": expected_calibration_error(softmax_t(test_logits, t), dataset.y_test),
     }
+    if dataset.n_classes > NOT_A_DIGIT:  # a reader: when to say "not a digit"
+        p = softmax_t(val_logits, t)
+        digits = dataset.y_val < NOT_A_DIGIT
+        tau = reject_threshold(p[digits, NOT_A_DIGIT])
+        out["reject_threshold"] = round(tau, 4)
+        out["val_digits_rejected"] = float((p[digits, NOT_A_DIGIT] >= tau).mean())
+        out["val_non_digits_rejected"] = float((p[~digits, NOT_A_DIGIT] >= tau).mean())
+    return out
 
 
 def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
@@ -213,7 +224,7 @@ def evaluate(
     n_classes = probabilities[0].shape[1]
 
     def score(p: np.ndarray) -> tuple[float, np.ndarray]:
-        cm = confusion_matrix(labels, p.argmax(axis=1), n_classes)
+        cm = confusion_matrix(labels, models[0].decide(p), n_classes)
         return float(np.trace(cm) / max(cm.sum(), 1)), cm
 
     mean = np.mean(probabilities, axis=0)

@@ -31,6 +31,7 @@ from .segment import ALONE, Box, Classifier, Digit, Segmented, segment_line
 
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
 TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
+PAGE = 30  # a picture needs to be this many stroke widths across to hold ruled lines
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
 COVER = 0.8  # share of each quarter of a fitted ellipse along which a ring's ink must lie
@@ -141,7 +142,8 @@ def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | No
     lines are taken away: where there are two or more straight runs across half the width or
     four fifths of the height (rules and a margin, which join the writing on a page); None
     without ink."""
-    long_runs, count = _page_lines(mask)
+    # a page's lines are long and thin; in a picture a few strokes across there are none
+    long_runs, count = _page_lines(mask) if max(mask.shape) >= PAGE * sw else (None, 0)
     # Two or more such lines are printed; one alone may be a digit's stroke (the stem of a
     # large 1), whose removal would leave only its flag to measure.
     for n, _, boxes, area in (_components(mask & ~long_runs) if count >= 2 else pieces, pieces):
