@@ -2,15 +2,16 @@
 
 1. ink (``ink.py``): the ink map, whatever the polarity and lighting, and its mask;
 2. scale: the typical digit height and stroke width, from the connected components that are
-   not straight lines;
-3. lines that are not writing (``rules.py``): rules, margins, boxes, frames, underlines and
+   not straight lines, the page's own long lines taken off first; large writing is read at a
+   smaller scale;
+3. rings: a closed curve drawn round a number (an ellipse follows its outline) set aside;
+4. lines that are not writing (``rules.py``): rules, margins, boxes, frames, underlines and
    strike-throughs removed, strokes that cross them kept;
-4. pieces: connected components of what is left; specks dropped; a thin closed mark around
-   other pieces (a circle or frame drawn round a number) set aside;
-5. lines of writing (``lines.py``), top to bottom;
-6. each line (``segment.py``): digits, separators and spaces, left to right, touching digits
+5. pieces: connected components of what is left; specks dropped, small marks reported;
+6. lines of writing (``lines.py``), top to bottom;
+7. each line (``segment.py``): digits, separators and spaces, left to right, touching digits
    cut where the classifier reads them best;
-7. each digit to 28x28 (``normalize.py``).
+8. each digit to 28x28 (``normalize.py``).
 
 What is set aside (a rule, an underline, a frame, a mark too small to read) is listed with
 its box and the reason, never silently dropped.
@@ -26,11 +27,12 @@ import numpy as np
 from .ink import MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import WORK, stroke_width
-from .rules import LONG, remove_lines, runs, straight
+from .rules import LONG, remove_lines, straight
 from .segment import ALONE, Box, Classifier, Digit, Segmented, segment_line
 
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
 TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
+SKEW = 0.1  # a page's lines are within this slope of horizontal or vertical
 PAGE = 30  # a picture needs to be this many stroke widths across to hold ruled lines
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
@@ -159,23 +161,34 @@ def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | No
 
 
 def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Roughly, the pixels of the page's own lines, and how many there are: straight, thin
-    (no thicker than a fifteenth of their length) and long, across three quarters of the
-    picture's width or nine tenths of its height. Looked for at a quarter of the size (half,
-    or full, for small pictures), which tolerates a page photographed a little askew."""
+    """Roughly, the pixels of the page's own lines, and how many there are: straight lines
+    across three quarters of the picture's width, or nine tenths of its height, within
+    SKEW of horizontal or vertical (a page photographed a little askew). Found by the
+    probabilistic Hough transform on a copy at a quarter of the size (half, or full, for
+    small pictures); each line's own pixels are then those along the line fitted to it."""
     h, w = mask.shape
     f = 4 if min(h, w) >= 400 else 2 if min(h, w) >= 200 else 1
-    small = cv2.resize(mask.astype(np.uint8) * 255, (w // f, h // f), interpolation=cv2.INTER_AREA) > 0
+    small = (
+        cv2.resize(mask.astype(np.uint8) * 255, (w // f, h // f), interpolation=cv2.INTER_AREA) > 0
+    ).astype(np.uint8)
+    sh, sw_ = small.shape
     lines, count = np.zeros_like(mask), 0
-    for length, vertical in ((3 * small.shape[1] // 4, False), (9 * small.shape[0] // 10, True)):
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(runs(small, length, vertical).astype(np.uint8))
-        extent = stats[1:, 3] if vertical else stats[1:, 2]
-        thin = np.flatnonzero(stats[1:, 4] * 15 <= extent.astype(np.int64) ** 2) + 1
-        if thin.size == 0:
+    for length, vertical in ((3 * sw_ // 4, False), (9 * sh // 10, True)):
+        found = cv2.HoughLinesP(
+            small, 1, np.pi / 360, threshold=length // 2, minLineLength=length, maxLineGap=3
+        )
+        if found is None:
             continue
-        count += thin.size
-        near = cv2.resize(np.isin(labels, thin).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-        # each line's own pixels: those along the straight line fitted to it
+        drawn = np.zeros_like(small)
+        for x0, y0, x1, y1 in found.reshape(-1, 4):
+            along, across = (abs(y1 - y0), abs(x1 - x0)) if vertical else (abs(x1 - x0), abs(y1 - y0))
+            if across <= SKEW * along:
+                cv2.line(drawn, (int(x0), int(y0)), (int(x1), int(y1)), 1, 3)
+        n = cv2.connectedComponents(drawn)[0] - 1
+        if n == 0:
+            continue
+        count += n
+        near = cv2.resize(drawn, (w, h), interpolation=cv2.INTER_NEAREST)
         lines |= straight(mask & (cv2.dilate(near, np.ones((f + 1, f + 1), np.uint8)) > 0), mask)
     return lines, count
 

@@ -58,7 +58,7 @@ def draw_page(
         elif kind == "circled":
             centre = ((left + right) // 2, (top + base) // 2)
             # wide enough to clear the end digits' corners, as people draw them
-            axes = (int(1.25 * (right - left) / 2 + 0.3 * size), int(0.9 * size))
+            axes = (int(1.25 * (right - left) / 2 + 0.3 * size), int(0.8 * size))
             cv2.ellipse(canvas, centre, axes, 0, 0, 360, 1.0, pen)
     if not photo:
         return _jpeg(_paper(canvas, 245, 20, rng, lighting=False), 95), texts
