@@ -162,7 +162,7 @@ def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | No
 
 def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """Roughly, the pixels of the page's own lines, and how many there are: straight lines
-    across three quarters of the picture's width, or nine tenths of its height, within
+    across three quarters of the picture's width or height, within
     SKEW of horizontal or vertical (a page photographed a little askew). Found by the
     probabilistic Hough transform on a copy at a quarter of the size (half, or full, for
     small pictures); each line's own pixels are then those along the line fitted to it."""
@@ -173,7 +173,7 @@ def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
     ).astype(np.uint8)
     sh, sw_ = small.shape
     lines, count = np.zeros_like(mask), 0
-    for length, vertical in ((3 * sw_ // 4, False), (9 * sh // 10, True)):
+    for length, vertical in ((3 * sw_ // 4, False), (3 * sh // 4, True)):
         found = cv2.HoughLinesP(
             small, 1, np.pi / 360, threshold=length // 2, minLineLength=length, maxLineGap=3
         )
