@@ -212,3 +212,14 @@ def test_evaluate_on_the_validation_split_with_test_time_augmentation(digits_mod
     assert 0.8 < tta["accuracy"] <= 1 and tta["confusion"] != plain["confusion"]
     text = run("evaluate", str(path), "--split", "validation", "--tta").stdout
     assert "validation set" in text and "four one-pixel shifts" in text
+
+
+def test_version(capsys):
+    import handwriting
+    from handwriting.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert (
+        stop.value.code == 0 and capsys.readouterr().out.strip() == f"handwriting {handwriting.__version__}"
+    )

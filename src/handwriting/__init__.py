@@ -3,7 +3,7 @@
 ``handwriting.recognize(image)`` reads the digits in a picture with the pretrained model.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .recognizer import Recognition, recognize
 

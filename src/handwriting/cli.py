@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .calibration import ECE_BINS
 from .data import DATASETS, load_dataset
 from .errors import HandwritingError
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="handwriting",
         description="A neural network from scratch in NumPy that reads handwritten digits.",
     )
+    parser.add_argument("--version", action="version", version=f"handwriting {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a network and save it")
