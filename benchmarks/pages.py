@@ -6,8 +6,9 @@ photos (uneven light, noise, blur, JPEG, slight rotation and perspective, EXIF o
 
 Per kind it prints the digit error rate (edit distance between the true and the read digits,
 lines joined by a newline, over the number of true digits), the share of pages with the
-right number of lines, the share read entirely right (text with separators and spaces), and
-the time per page.
+right number of lines, the share of lines read exactly (on pages with the right number of
+lines; for touching pairs, one pair a line), the share of pages read entirely right (text
+with separators and spaces), and the time per page.
 
     python benchmarks/pages.py --data-dir ../shared/data/mnist [--pages 100] [--model FILE]
 """
@@ -57,15 +58,16 @@ def main() -> None:
     model = load_model(args.model)
     by_digit = {str(d): np.flatnonzero(ds.y_test == d) for d in range(10)}
     print(f"model: {args.model or 'pretrained'} ({model.meta.get('preset')}); {args.pages} pages per kind")
-    print(f"{'kind':<12} {'digit errors':>12} {'lines right':>12} {'pages right':>12} {'ms/page':>8}")
-    totals = np.zeros(4)
+    columns = ("digit errors", "line count", "lines right", "pages right")
+    print(f"{'kind':<12} " + " ".join(f"{c:>12}" for c in columns) + f" {'ms/page':>8}")
+    totals = np.zeros(6)
     for kind in args.kinds:
         rng = np.random.default_rng([args.seed, KINDS.index(kind)])
 
         def glyph(c: str, rng: np.random.Generator = rng) -> np.ndarray:
             return ds.x_test[rng.choice(by_digit[c])]
 
-        errors = n_digits = lines_right = pages_right = 0
+        errors = n_digits = lines_right = pages_right = exact = n_lines = 0
         seconds = 0.0
         shown = 0
         for _ in range(args.pages):
@@ -79,17 +81,22 @@ def main() -> None:
             n_digits += sum(c.isdigit() for c in true_digits)
             lines_right += len(read) == len(truth)
             pages_right += read == truth
+            n_lines += len(truth)
+            exact += sum(r == t for r, t in zip(read, truth, strict=False)) if len(read) == len(truth) else 0
             if read != truth and shown < args.show_errors:
                 shown += 1
                 print(f"    {kind}: {truth} read as {read}")
-        totals += (errors, n_digits, lines_right, pages_right)
+        totals += (errors, n_digits, lines_right, pages_right, exact, n_lines)
         print(
             f"{kind:<12} {100 * errors / n_digits:>11.2f}% {100 * lines_right / args.pages:>11.1f}% "
-            f"{100 * pages_right / args.pages:>11.1f}% {1000 * seconds / args.pages:>8.1f}"
+            f"{100 * exact / n_lines:>11.1f}% {100 * pages_right / args.pages:>11.1f}% "
+            f"{1000 * seconds / args.pages:>8.1f}"
         )
     n = args.pages * len(args.kinds)
     errors, lines, pages = 100 * totals[0] / totals[1], 100 * totals[2] / n, 100 * totals[3] / n
-    print(f"{'all':<12} {errors:>11.2f}% {lines:>11.1f}% {pages:>11.1f}%")
+    print(
+        f"{'all':<12} {errors:>11.2f}% {lines:>10.1f}% {100 * totals[4] / totals[5]:>11.1f}% {pages:>11.1f}%"
+    )
 
 
 if __name__ == "__main__":
