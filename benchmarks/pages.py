@@ -95,7 +95,7 @@ def main() -> None:
     n = args.pages * len(args.kinds)
     errors, lines, pages = 100 * totals[0] / totals[1], 100 * totals[2] / n, 100 * totals[3] / n
     print(
-        f"{'all':<12} {errors:>11.2f}% {lines:>10.1f}% {100 * totals[4] / totals[5]:>11.1f}% {pages:>11.1f}%"
+        f"{'all':<12} {errors:>11.2f}% {lines:>11.1f}% {100 * totals[4] / totals[5]:>11.1f}% {pages:>11.1f}%"
     )
 
 
