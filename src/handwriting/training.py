@@ -166,7 +166,11 @@ def train(
         },
         "history": {k: v for k, v in history.items() if isinstance(v, list)},
     }
-    return Model(network, meta)
+    model = Model(network, meta)
+    # accuracy as the model decides (a reader: "not a digit" only at its threshold)
+    meta["metrics"]["val_accuracy"] = model.score(dataset.x_val, dataset.y_val)
+    meta["metrics"]["test_accuracy"] = model.score(dataset.x_test, dataset.y_test)
+    return model
 
 
 def _calibrate(network: Network, dataset: Dataset) -> dict[str, float]:

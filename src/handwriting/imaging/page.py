@@ -172,8 +172,11 @@ def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
         cv2.resize(mask.astype(np.uint8) * 255, (w // f, h // f), interpolation=cv2.INTER_AREA) > 0
     ).astype(np.uint8)
     sh, sw_ = small.shape
+    stats = cv2.connectedComponentsWithStats(small, connectivity=8)[2][1:]
     lines, count = np.zeros_like(mask), 0
     for length, vertical in ((3 * sw_ // 4, False), (3 * sh // 4, True)):
+        if not (stats[:, 3 if vertical else 2] >= length).any():  # a line is one piece that long
+            continue
         found = cv2.HoughLinesP(
             small, 1, np.pi / 360, threshold=length // 2, minLineLength=length, maxLineGap=3
         )
