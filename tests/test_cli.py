@@ -157,9 +157,16 @@ def test_report_writes_figures_and_a_self_contained_page(digits_model, tmp_path)
     result = run("report", str(path), "--out", str(tmp_path / "rep"))
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "rep").iterdir())
-    assert names == ["confusion.png", "first-layer.png", "learning-curves.png", "mistakes.png", "report.html"]
+    assert names == [
+        "confusion.png",
+        "first-layer.png",
+        "learning-curves.png",
+        "mistakes.png",
+        "reliability.png",
+        "report.html",
+    ]
     page = (tmp_path / "rep" / "report.html").read_text()
-    assert page.count("src='data:image/png;base64,") == 4
+    assert page.count("src='data:image/png;base64,") == 5
     assert "http://" not in page and "https://" not in page  # nothing loaded from elsewhere
     assert "test accuracy" in page and "handwriting train --preset mlp" in page
 

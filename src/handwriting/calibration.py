@@ -10,8 +10,8 @@ T > 1 softens the probabilities, T < 1 sharpens them; the most probable class, a
 accuracy, never changes. T minimizes the negative log-likelihood of the validation labels,
 -1/N sum_n log softmax(z_n / T)_{y_n}, a smooth function of log T with one minimum.
 
-A model that can say "not a digit" (an extra, last class) rejects a mark when that class's
-probability reaches a threshold chosen on the validation split too (``reject_threshold``).
+A model that can say "not a digit" (an extra, last class) rejects a mark when, calibrated,
+that is the more probable answer: P(not a digit) >= 1/2.
 
 The expected calibration error (ECE) measures what is left: the top probabilities are put in
 B equal-width bins; in each bin, |accuracy - mean confidence|, weighted by the bin's share
@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 
 ECE_BINS = 15
-MAX_REJECTED = 0.002  # share of validation digits a reader may call "not a digit"
 
 
 def softmax_t(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -86,12 +85,3 @@ def expected_calibration_error(proba: np.ndarray, labels: np.ndarray, bins: int 
     """The ECE of the top label: its probability against whether it is the true label."""
     proba = np.asarray(proba)
     return calibration_error(proba.max(axis=1), proba.argmax(axis=1) == np.asarray(labels), bins)
-
-
-def reject_threshold(p_none_of_digits: np.ndarray, max_rate: float = MAX_REJECTED) -> float:
-    """The least probability of "not a digit" at which a mark is rejected: at least 0.5 (so
-    a mark is never read as a digit the model thinks it more likely is not), raised until at
-    most ``max_rate`` of the validation digits given would be rejected."""
-    if len(p_none_of_digits) == 0:
-        return 0.5
-    return float(max(0.5, np.quantile(p_none_of_digits, 1.0 - max_rate)))

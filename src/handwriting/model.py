@@ -28,6 +28,7 @@ FORMAT_VERSION = 1
 MAX_PARAMS = 100_000_000  # refuse absurd architectures before allocating anything
 MAX_BYTES = 1 << 30  # nor unpack more than this
 NOT_A_DIGIT_LABEL = "not a digit"  # the last entry of ``classes`` in a model that rejects
+REJECT_AT = 0.5  # a mark is not a digit when that is, calibrated, the more probable answer
 
 
 def architecture(network: Network) -> dict[str, Any]:
@@ -77,9 +78,6 @@ def _check_meta(meta: object) -> None:
     t = calibration.get("temperature") if isinstance(calibration, dict) else None
     if not (isinstance(t, (int, float)) and not isinstance(t, bool) and 0.01 <= t <= 100):
         raise ValueError(f"calibration must hold a temperature from 0.01 to 100, got {calibration!r}")
-    tau = calibration.get("reject_threshold", 0.5)
-    if not (isinstance(tau, (int, float)) and not isinstance(tau, bool) and 0.5 <= tau <= 1):
-        raise ValueError(f"the calibration's reject_threshold must be from 0.5 to 1, got {tau!r}")
     if not (isinstance(arch, dict) and isinstance(arch.get("layers"), list) and len(arch["layers"]) <= 1000):
         raise ValueError("architecture must hold a list of layers")
     if arch.get("dtype", "float32") not in ("float32", "float64"):
@@ -128,19 +126,14 @@ class Model:
         classes = self.meta.get("classes", [])
         return len(classes) - 1 if classes and classes[-1] == NOT_A_DIGIT_LABEL else None
 
-    @property
-    def reject_threshold(self) -> float:
-        """The probability of "not a digit" at which a mark is rejected (chosen on validation)."""
-        return float(self.meta.get("calibration", {}).get("reject_threshold", 0.5))
-
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """The class of each row of probabilities: the most probable digit, or "not a digit"
-        (models that have it) where its probability reaches ``reject_threshold``."""
+        (models that have it) where that is the more probable answer, P >= REJECT_AT."""
         proba = np.asarray(proba)
         if self.reject_class is None:
             return proba.argmax(axis=1)
         out = proba[:, : self.reject_class].argmax(axis=1)
-        out[proba[:, self.reject_class] >= self.reject_threshold] = self.reject_class
+        out[proba[:, self.reject_class] >= REJECT_AT] = self.reject_class
         return out
 
     def predict_proba(self, images: np.ndarray) -> np.ndarray:

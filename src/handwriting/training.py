@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, checkpoint
-from .calibration import expected_calibration_error, fit_temperature, reject_threshold, softmax_t
+from .calibration import expected_calibration_error, fit_temperature, softmax_t
 from .data import Dataset
 from .data.augment import TTA_SHIFTS, shifted
 from .data.openset import NOT_A_DIGIT, with_open_set
@@ -161,7 +161,7 @@ def train(
             **{k: v for k, v in calibration.items() if k.startswith(("val_", "test_"))},
         },
         "calibration": {
-            **{k: calibration[k] for k in ("temperature", "reject_threshold") if k in calibration},
+            "temperature": calibration["temperature"],
             "fitted_on": "validation split",
         },
         "history": {k: v for k, v in history.items() if isinstance(v, list)},
@@ -188,13 +188,6 @@ def _calibrate(network: Network, dataset: Dataset) -> dict[str, float]:
         "val_ece": expected_calibration_error(softmax_t(val_logits, t), dataset.y_val),
         "test_ece": expected_calibration_error(softmax_t(test_logits, t), dataset.y_test),
     }
-    if dataset.n_classes > NOT_A_DIGIT:  # a reader: when to say "not a digit"
-        p = softmax_t(val_logits, t)
-        digits = dataset.y_val < NOT_A_DIGIT
-        tau = reject_threshold(p[digits, NOT_A_DIGIT])
-        out["reject_threshold"] = round(tau, 4)
-        out["val_digits_rejected"] = float((p[digits, NOT_A_DIGIT] >= tau).mean())
-        out["val_non_digits_rejected"] = float((p[~digits, NOT_A_DIGIT] >= tau).mean())
     return out
 
 

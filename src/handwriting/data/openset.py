@@ -38,7 +38,7 @@ FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)  # Debian's dataset-fashio
 FASHION_TRAIN = "train-images-idx3-ubyte.gz"
 
 # How many examples of each kind, per split (train, validation).
-N_STYLES = (16_000, 3_000)
+N_STYLES = (10_000, 2_000)
 N_FASHION = (12_000, 2_000)
 N_SHAPES = (6_000, 1_000)
 STYLES = ("lowres", "blocky", "thick", "broken", "bar")
@@ -101,7 +101,7 @@ def _through_pipeline(
     recognizer's own segmentation; every piece found keeps its item's label."""
     xs, ys = [], []
     for item, label in zip(items, labels, strict=True):
-        data = item if rendered else photo(item[0], rng, resample=item[1], blur=item[1] != "nearest")
+        data = item if rendered else photo(item[0], rng, resample=item[1])
         for d in find_digits(load_gray(data)):
             xs.append(d.pixels)
             ys.append(int(label))

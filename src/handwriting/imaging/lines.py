@@ -2,7 +2,8 @@
 
 Two pieces of ink are on the same line when their vertical extents overlap by at least
 OVERLAP of the shorter one and they are horizontally within REACH digit heights of each
-other; lines are the chains of such pairs (connected components of that relation, by
+other, or when a small piece lies just above or below a larger one (a 5 whose bar the pen
+left separate); lines are the chains of such pairs (connected components of that relation, by
 union-find). Chaining neighbour to neighbour follows a line that rises or falls slowly
 (slanted writing, a skewed photo) while lines one above the other, whose extents barely
 overlap, stay apart.
@@ -14,6 +15,7 @@ import numpy as np
 
 OVERLAP = 0.4  # shared vertical extent, as a fraction of the shorter piece, to be on one line
 REACH = 4.0  # largest horizontal gap between neighbours on a line, in digit heights
+SMALL, NEAR = 0.5, 0.25  # a piece under half as tall as one it overlaps, that near it, is its part
 
 
 def group_lines(boxes: np.ndarray, height: float) -> list[np.ndarray]:
@@ -27,6 +29,11 @@ def group_lines(boxes: np.ndarray, height: float) -> list[np.ndarray]:
     shorter = np.minimum((y1 - y0)[:, None], (y1 - y0)[None, :])
     gap = np.maximum(x0[:, None], x0[None, :]) - np.minimum(x1[:, None], x1[None, :])
     linked = (shared >= OVERLAP * shorter) & (gap <= REACH * height)
+    # a small piece just above or below a larger one, over it, is part of it (the bar of a 5)
+    tall = y1 - y0
+    small = np.minimum(tall[:, None], tall[None, :]) < SMALL * np.maximum(tall[:, None], tall[None, :])
+    above_below = np.maximum(y0[:, None], y0[None, :]) - np.minimum(y1[:, None], y1[None, :])
+    linked |= small & (gap < 0) & (above_below <= NEAR * np.maximum(tall[:, None], tall[None, :]))
     parent = np.arange(n)
     for i, j in zip(*np.nonzero(np.triu(linked, 1)), strict=True):
         ri, rj = _root(parent, i), _root(parent, j)

@@ -33,7 +33,7 @@ from .segment import ALONE, Box, Classifier, Digit, Segmented, segment_line
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
 TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
 SKEW = 0.1  # a page's lines are within this slope of horizontal or vertical
-PAGE = 30  # a picture needs to be this many stroke widths across to hold ruled lines
+PAGE = 30  # a picture needs to be this many stroke widths across to hold lines or rings
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
 COVER = 0.8  # share of each quarter of a fitted ellipse along which a ring's ink must lie
@@ -116,8 +116,10 @@ def _read(gray: np.ndarray, classify: Classifier | None) -> Page:
     height = _digit_height(mask, sw, pieces)
     if height is None:
         return Page()
-    mask, circles = _remove_rings(mask, sw, height, pieces)
-    mask, removed = remove_lines(mask, height)
+    circles, removed = [], []
+    if max(mask.shape) >= PAGE * sw:  # room for lines and rings besides the writing
+        mask, circles = _remove_rings(mask, sw, height, pieces)
+        mask, removed = remove_lines(mask, height)
     page = Page(rejected=[(b, "frame") for b in circles] + [(line.box, line.reason) for line in removed])
     n, labels, boxes, area = _components(mask) if circles or removed else pieces
     if n == 0:
@@ -197,7 +199,8 @@ def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _median_height(heights: np.ndarray, area: np.ndarray) -> float:
-    """The median height of the components with at least 5% of the largest one's area."""
+    """The median height of the components with at least 5% of the largest one's area
+    (specks do not count)."""
     return float(max(np.median(heights[area >= 0.05 * area.max()]), 8.0 / LONG))
 
 

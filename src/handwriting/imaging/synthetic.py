@@ -239,13 +239,12 @@ def shape(
     return _draw(placed, (max(size[0], 1), max(size[1], 1)), pen * height, ink, paper, mode)
 
 
-def photo(ink: np.ndarray, rng: np.random.Generator, resample: str = "bicubic", blur: bool = True) -> bytes:
+def photo(ink: np.ndarray, rng: np.random.Generator, resample: str = "bicubic") -> bytes:
     """An ink image (H, W), ink = 1, made to look like a user's picture; JPEG bytes.
 
     Enlarged 1.5-8 times (``resample``: "bicubic" or "nearest", the blocky look of a small
     image blown up), placed at random on a larger canvas, pen and paper of random grey levels,
-    light on dark half the time, then noise, a slight blur (unless ``blur`` is False: a
-    blocky picture stays sharp) and JPEG compression.
+    light on dark half the time, then noise, a slight blur and JPEG compression.
     """
     h, w = ink.shape
     scale = rng.uniform(1.5, 8.0)
@@ -262,9 +261,7 @@ def photo(ink: np.ndarray, rng: np.random.Generator, resample: str = "bicubic", 
         paper, pen = 255 - paper, 255 - pen
     pixels = paper + (pen - paper) * canvas + rng.normal(0, rng.uniform(0, 12), canvas.shape)
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-    radius = rng.uniform(0, 1.2) * scale / 3
-    if blur:
-        image = image.filter(ImageFilter.GaussianBlur(radius))
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2) * scale / 3))
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=int(rng.integers(40, 95)))
     return buffer.getvalue()
