@@ -148,4 +148,5 @@ def test_mnist_digits_survive_preprocessing(mnist_dir):
             single += 1
             correlations.append(np.corrcoef(found[0].pixels.ravel(), image.ravel())[0, 1])
     assert single >= 295  # a broken digit's far-off piece may be read apart (296 of 300 measured)
-    assert np.median(correlations) > 0.97 and np.mean(correlations) > 0.93
+    # 0.967 measured with OpenCV's resizing (Pillow's gave a little over 0.97)
+    assert np.median(correlations) > 0.96 and np.mean(correlations) > 0.93
