@@ -100,14 +100,15 @@ class Recognition:
         )
 
     def as_dict(self) -> dict[str, object]:
+        lines = [line.as_dict() for line in self.lines]
         return {
             "version": FORMAT_VERSION,
             "text": self.text,
             "digits": self.digits,
-            "confidences": [round(c, 4) for c in self.confidences],
-            "boxes": [list(b) for b in self.boxes],
-            "top_k": [row for line in self.lines for row in line.as_dict()["top_k"]],  # type: ignore[union-attr]
-            "lines": [line.as_dict() for line in self.lines],
+            "confidences": [c for line in lines for c in line["confidences"]],  # type: ignore[attr-defined]
+            "boxes": [b for line in lines for b in line["boxes"]],  # type: ignore[attr-defined]
+            "top_k": [row for line in lines for row in line["top_k"]],  # type: ignore[attr-defined]
+            "lines": lines,
             "rejected": [{"box": list(r.box), "reason": r.reason} for r in self.rejected],
         }
 

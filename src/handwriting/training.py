@@ -201,8 +201,8 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
 def evaluate(
     models: Sequence[Model], images: np.ndarray, labels: np.ndarray, tta: bool = False
 ) -> dict[str, Any]:
-    """Accuracy, confusion matrix, calibration error and the class probabilities on
-    (images, labels) of one model, or of an ensemble:
+    """Accuracy, confusion matrix and calibration error on (images, labels) of one model, or
+    of an ensemble:
     several models' class probabilities averaged, then the most probable class taken.
     With ``tta`` (test-time augmentation), each model's probabilities are themselves the
     average over the image and its four one-pixel shifts. ``members`` lists each model's
@@ -231,5 +231,4 @@ def evaluate(
         "confusion": cm,
         "members": [score(p)[0] for p in probabilities],
         "ece": expected_calibration_error(mean, labels),
-        "probabilities": mean,
     }

@@ -22,11 +22,13 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..errors import DataError, HandwritingError
 from ..imaging import find_digits
 from ..imaging.load import load_gray
+from ..imaging.normalize import dilate
 from ..imaging.synthetic import photo, shape
 from .dataset import Dataset
 from .idx import read_idx
@@ -122,12 +124,12 @@ def _style(digit: np.ndarray, label: int, rng: np.random.Generator) -> tuple[np.
     kind = str(rng.choice(STYLES))
     if kind in ("lowres", "blocky"):  # a few pixels across, like the 8x8 UCI digits
         k = int(rng.integers(6, 11))
-        small = _resize_area(digit[4:24, 4:24], k)
+        small = cv2.resize(digit[4:24, 4:24], (k, k), interpolation=cv2.INTER_AREA)
         small = np.round(small * 16) / 16  # 17 grey levels
         return np.pad(small, 1), "nearest" if kind == "blocky" else "bicubic"
     if kind == "thick":  # a broad marker
         r = int(rng.integers(1, 3))
-        return _max_filter(digit, r), "bicubic"
+        return dilate(digit, r), "bicubic"
     if kind == "broken":  # a pen that skips: one or two thin bands without ink
         out = digit.copy()
         for _ in range(int(rng.integers(1, 3))):
@@ -144,7 +146,7 @@ def _bar(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
     digits are returned thickened or thinned a little."""
     rows = np.flatnonzero(digit.max(axis=1) > 0.5)
     if label not in (1, 7) or rows.size == 0:
-        return _max_filter(digit, 1) if rng.random() < 0.5 else digit
+        return dilate(digit, 1) if rng.random() < 0.5 else digit
     row = int(rows[-1]) if label == 1 else int((rows[0] + rows[-1]) // 2 + rng.integers(-1, 2))
     cols = np.flatnonzero(digit[row] > 0.5)
     centre = int(cols.mean()) if cols.size else 14
@@ -152,21 +154,3 @@ def _bar(digit: np.ndarray, label: int, rng: np.random.Generator) -> np.ndarray:
     out = digit.copy()
     out[row : row + 2, max(0, centre - half) : centre + half + 1] = 1.0
     return out
-
-
-def _resize_area(a: np.ndarray, k: int) -> np.ndarray:
-    """``a`` (n x n) averaged down to k x k (area weights, n need not be a multiple of k)."""
-    n = a.shape[0]
-    edges = np.linspace(0, n, k + 1)
-    w = np.clip(
-        np.minimum(edges[1:, None], np.arange(1, n + 1)) - np.maximum(edges[:-1, None], np.arange(n)), 0, 1
-    )
-    w /= w.sum(axis=1, keepdims=True)
-    return (w @ a @ w.T).astype(np.float32)
-
-
-def _max_filter(a: np.ndarray, r: int) -> np.ndarray:
-    """Grey dilation by a (2r+1)^2 square."""
-    p = np.pad(a, r)
-    h, w = a.shape
-    return np.max([p[i : i + h, j : j + w] for i in range(2 * r + 1) for j in range(2 * r + 1)], axis=0)

@@ -48,7 +48,7 @@ def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line
     across_v = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, thick), np.uint8)) > 0
     kept |= (horizontal & across_h) | (vertical & across_v)
     kept &= ~_slivers(kept, lines & ~kept, thick)
-    return kept, _describe(mask & ~kept, horizontal, vertical, mask.shape, height)
+    return kept, _describe(mask & ~kept, mask.shape, height)
 
 
 def straight(found: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -142,9 +142,7 @@ def _thickness(lines: np.ndarray) -> int:
     return round(2 * float(np.median(inside))) if inside.size else 1
 
 
-def _describe(
-    removed: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray, shape: tuple[int, int], height: float
-) -> list[Line]:
+def _describe(removed: np.ndarray, shape: tuple[int, int], height: float) -> list[Line]:
     """One Line per connected piece of removed ink, named by its shape and extent: a rule
     runs (nearly) across the page, a margin down it; a flat line shorter than that is an
     underline (or a strike-through); lines joined into a rectangle are a frame, into a row
