@@ -36,7 +36,7 @@ from handwriting.calibration import calibration_error, expected_calibration_erro
 from handwriting.data import load_mnist
 from handwriting.data.digits import digits_file
 from handwriting.data.idx import read_idx
-from handwriting.data.openset import FASHION_DIRS
+from handwriting.data.openset import FASHION_DIRS, counted
 from handwriting.imaging.synthetic import LETTERS, photo, render
 from handwriting.recognizer import load_model
 from robustness import as_photo
@@ -52,22 +52,6 @@ def uci_picture(x: np.ndarray, method: Image.Resampling) -> Image.Image:
     """An 8x8 UCI digit (ink = 1) as a 64x64 picture, dark ink on light paper."""
     image = Image.fromarray(np.round(255 * (1 - x)).astype(np.uint8))
     return image.resize((64, 64), method)
-
-
-def uci_like(digits: np.ndarray) -> np.ndarray:
-    """MNIST digits as 8x8 UCI-style digits: the ink's box scaled (aspect kept) into a 32x32
-    binary bitmap, then the ink counted in each 4x4 block (0-16), over 16."""
-    out = np.zeros((len(digits), 8, 8), np.float32)
-    for k, d in enumerate(digits):
-        ys, xs = np.nonzero(d > 0.3)
-        crop = d[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-        s = 32 / max(crop.shape)
-        h, w = max(1, round(crop.shape[0] * s)), max(1, round(crop.shape[1] * s))
-        big = np.asarray(Image.fromarray(crop).resize((w, h), Image.Resampling.BILINEAR)) > 0.5
-        bitmap = np.zeros((32, 32), np.float32)
-        bitmap[(32 - h) // 2 : (32 - h) // 2 + h, (32 - w) // 2 : (32 - w) // 2 + w] = big
-        out[k] = bitmap.reshape(8, 4, 8, 4).sum(axis=(1, 3)) / 16
-    return out
 
 
 def letter_picture(c: str, rng: np.random.Generator) -> bytes:
@@ -93,7 +77,7 @@ def main() -> None:
     print(f"model: {args.model or 'pretrained'} ({model.meta.get('preset')}); {args.split} split")
     start = time.perf_counter()
 
-    x, y = uci_digits() if test else (uci_like(ds.x_val[:2000]), ds.y_val[:2000])
+    x, y = uci_digits() if test else (counted(ds.x_val[:2000]), ds.y_val[:2000])
     for name, method in (("bicubic", Image.Resampling.BICUBIC), ("nearest", Image.Resampling.NEAREST)):
         right = sum(
             recognize(uci_picture(xi, method), model).digits == str(yi) for xi, yi in zip(x, y, strict=True)

@@ -1,9 +1,10 @@
 """Image handling, from a picture to MNIST-style 28x28 digits, one stage a module:
 
-load (decode) -> ink (ink map, mask) -> rules (straight lines that are not writing) ->
-lines (lines of writing) -> segment (digits, separators, spaces) -> normalize (28x28);
-page.read_page runs them in that order. Imaging knows nothing of networks: a caller that
-wants touching digits cut well hands it a classifier function.
+load (decode) -> pixelated (nearest-neighbour enlargements smoothed) -> ink (ink map, mask) ->
+rules (straight lines that are not writing) -> lines (lines of writing) -> segment (digits,
+separators, spaces) -> normalize (28x28); page.read_page runs them in that order. Imaging
+knows nothing of networks: a caller that wants touching digits cut well hands it a
+classifier function.
 """
 
 from __future__ import annotations

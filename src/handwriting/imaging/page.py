@@ -1,5 +1,6 @@
 """From a grayscale picture to lines of digits and separators: the whole way, top to bottom.
 
+0. a picture blown up with nearest-neighbour resampling made smooth again (``pixelated.py``);
 1. ink (``ink.py``): the ink map, whatever the polarity and lighting, and its mask;
 2. scale: the typical digit height and stroke width, from the connected components that are
    not straight lines, the page's own long lines taken off first; large writing is read at a
@@ -27,6 +28,7 @@ import numpy as np
 from .ink import MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import WORK, stroke_width
+from .pixelated import unpixelate
 from .rules import LONG, remove_lines, straight
 from .segment import ALONE, Box, Classifier, Digit, Segmented, segment_line
 
@@ -57,6 +59,7 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
     """The lines of digits in a grayscale picture (H, W) in [0, 1]; see the module's steps.
     Boxes are in the picture's pixels. Large writing is read at a smaller scale (digits
     about TARGET pixels tall): the network sees 20x20 pixels of it anyway."""
+    gray = unpixelate(gray)
     scale = _working_scale(gray)
     if scale == 1.0:
         return _read(gray, classify)
