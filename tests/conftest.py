@@ -17,6 +17,24 @@ MNIST_FILES = (
 )
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow (full-MNIST training, 10,000-input fuzzing), as CI does",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests are skipped unless --slow: the default run stays within a few minutes."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (CI does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The real MNIST folder, named the way a user names it: $HANDWRITING_DATA."""

@@ -1,6 +1,8 @@
-"""Property-based tests (Hypothesis): the readers of files from elsewhere, fed random and
-mutated bytes, end in a clear error or a correct result, never a crash, a hang or a memory
-blow-up. The example counts are recorded in RELIABILITY.md."""
+"""Property-based tests (Hypothesis): the readers of files from elsewhere (IDX, pictures,
+models, checkpoints), fed random and mutated bytes, end in a clear error or a correct result,
+never a crash, a hang or a memory blow-up. Each mutation test runs a few hundred examples by
+default and again at SLOW (10,000) examples marked slow, which CI runs. The example counts
+are recorded in RELIABILITY.md."""
 
 import contextlib
 import gzip
@@ -9,14 +11,15 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import toy_dataset
-from handwriting import training
+from handwriting import checkpoint, training
 from handwriting.data import DataError, parse_idx, read_idx, write_idx
-from handwriting.errors import ImageError, ModelFileError
+from handwriting.errors import HandwritingError, ImageError, ModelFileError
 from handwriting.imaging import load_gray
 from handwriting.imaging.synthetic import render
 from handwriting.model import Model
@@ -32,6 +35,18 @@ def fuzz(examples: int) -> settings:
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
+
+
+SLOW = 10_000  # examples per reader in the slow runs
+
+
+def twice(fast: int, *strategies):
+    """The test at ``fast`` examples, and a copy at SLOW examples marked slow."""
+
+    def make(body):
+        return fuzz(fast)(given(*strategies)(body)), pytest.mark.slow(fuzz(SLOW)(given(*strategies)(body)))
+
+    return make
 
 
 VALID_IDX = bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4]) + bytes(range(24))
@@ -75,15 +90,14 @@ def test_idx_random_bytes(data):
     _check_idx(data)
 
 
-@fuzz(500)
-@given(ops)
-def test_idx_mutated(edits):
+def _idx_mutated(edits):
     _check_idx(mutate(VALID_IDX, edits))
 
 
-@fuzz(200)
-@given(ops, st.booleans())
-def test_idx_files_plain_and_gzip(edits, compress):
+test_idx_mutated, test_idx_mutated_slow = twice(500, ops)(_idx_mutated)
+
+
+def _idx_files_plain_and_gzip(edits, compress):
     data = mutate(VALID_IDX, edits)
     raw = gzip.compress(data) if compress else data
     if compress and edits[0][0] == 1:  # also damage the compressed stream itself
@@ -99,6 +113,11 @@ def test_idx_files_plain_and_gzip(edits, compress):
         assert array.nbytes <= len(data)
 
 
+test_idx_files_plain_and_gzip, test_idx_files_plain_and_gzip_slow = twice(200, ops, st.booleans())(
+    _idx_files_plain_and_gzip
+)
+
+
 def _encoded(fmt: str) -> bytes:
     buffer = io.BytesIO()
     render("4", height=40).convert("RGB" if fmt == "JPEG" else "L").save(buffer, format=fmt)
@@ -108,9 +127,7 @@ def _encoded(fmt: str) -> bytes:
 IMAGES = {fmt: _encoded(fmt) for fmt in ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")}
 
 
-@fuzz(300)
-@given(st.sampled_from(sorted(IMAGES)), ops)
-def test_images_mutated(fmt, edits):
+def _images_mutated(fmt, edits):
     data = mutate(IMAGES[fmt], edits)
     try:
         gray = load_gray(data)
@@ -118,6 +135,11 @@ def test_images_mutated(fmt, edits):
         assert str(e).startswith("<bytes>:")
         return
     assert gray.ndim == 2 and gray.dtype == np.float32 and gray.min() >= 0 and gray.max() <= 1
+
+
+test_images_mutated, test_images_mutated_slow = twice(300, st.sampled_from(sorted(IMAGES)), ops)(
+    _images_mutated
+)
 
 
 @fuzz(100)
@@ -138,31 +160,51 @@ def test_image_that_declares_a_huge_size_is_not_decoded():
         raise AssertionError("a 900-megapixel image was decoded")
 
 
-_MODEL = io.BytesIO()
+_TRAINED: dict[str, bytes] = {}
 
 
-def _model_bytes() -> bytes:
-    if not _MODEL.getvalue():
+def _trained_files() -> dict[str, bytes]:
+    """A model file and a checkpoint of a tiny trained network, made once."""
+    if not _TRAINED:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "m.npz"
-            training.train(toy_dataset(60, 20, 20), "seed", epochs=1).save(path)
-            _MODEL.write(path.read_bytes())
-    return _MODEL.getvalue()
+            model = training.train(toy_dataset(60, 20, 20), "seed", epochs=1, checkpoint_dir=folder)
+            model.save(Path(folder) / "m.npz")
+            for name in ("m.npz", "checkpoint-0001.npz"):
+                _TRAINED[name] = (Path(folder) / name).read_bytes()
+    return _TRAINED
 
 
-@fuzz(300)
-@given(ops)
-def test_model_files_mutated(edits):
-    data = mutate(_model_bytes(), edits)
+def _read_mutated(name: str, edits, read, error: type[Exception], says: str):
+    """``name`` mutated, written to disk and read: what ``read`` gives, or None when it raised
+    ``error`` beginning with the path and ``says``."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "m.npz"
-        path.write_bytes(data)
+        path = Path(folder) / name
+        path.write_bytes(mutate(_trained_files()[name], edits))
         try:
-            model = Model.load(path)
-        except ModelFileError as e:
-            assert str(path) in str(e)
-            return
+            return read(path)
+        except error as e:
+            assert str(e).startswith(f"{path}: {says}"), e
+            return None
+
+
+def _model_files_mutated(edits):
+    model = _read_mutated("m.npz", edits, Model.load, ModelFileError, "")
+    if model is not None:
         assert model.predict_proba(np.zeros((1, 6, 6), np.float32)).shape == (1, 10)
+
+
+test_model_files_mutated, test_model_files_mutated_slow = twice(300, ops)(_model_files_mutated)
+
+
+def _checkpoint_files_mutated(edits):
+    found = _read_mutated(
+        "checkpoint-0001.npz", edits, checkpoint.load, HandwritingError, "damaged checkpoint"
+    )
+    if found is not None:
+        assert found.epoch >= 0 and all(isinstance(p, np.ndarray) for p in found.params)
+
+
+test_checkpoint_files_mutated, test_checkpoint_files_mutated_slow = twice(300, ops)(_checkpoint_files_mutated)
 
 
 def test_idx_writer_round_trips_what_the_fuzzer_accepts(tmp_path):

@@ -18,6 +18,8 @@ import pytest
 from PIL import Image
 
 from handwriting.imaging.synthetic import STROKES, WIDTH, render
+from handwriting.model import Model
+from handwriting.nn import Dense, Flatten, Network, SoftmaxCrossEntropy
 
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
 from handwriting.web.app import create_app  # noqa: E402
@@ -133,6 +135,19 @@ def test_limits(small_server):
     Image.new("1", (3000, 3000)).save(bomb, format="PNG")  # 9 megapixels in a few kB
     code, result = request(small_server.url + "/api/recognize", bomb.getvalue(), "image/png")
     assert code == 413 and "pixels" in result["error"]
+
+
+def test_outputs_that_overflow_get_a_json_500(tmp_path):
+    """A model whose finite weights overflow: a JSON error, never NaN in an answer."""
+    net = Network([Flatten(), Dense(784, 10)], SoftmaxCrossEntropy())
+    net.set_params([np.full((784, 10), 3e38, np.float32), np.zeros(10, np.float32)])
+    Model(net, {"image_shape": [28, 28], "classes": list(range(10))}).save(tmp_path / "m.npz")
+    s = Server(create_app(str(tmp_path / "m.npz")))
+    try:
+        status, body = request(s.url + "/api/recognize", png("1"), "image/png")
+    finally:
+        s.stop()
+    assert status == 500 and "not finite" in body["error"]
 
 
 def test_wrong_method_and_path(server):

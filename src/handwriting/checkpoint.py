@@ -4,27 +4,31 @@ After every epoch, one file ``checkpoint-EPOCH.npz`` holds the network's paramet
 buffers, the optimizer's memory, early stopping's state, the random generator's state, the
 history and the run's settings. It is written to a temporary file, flushed to disk and then
 renamed, so a crash at any moment leaves either the previous checkpoint or the new one,
-never half of one. The two newest are kept.
+never half of one. The file is the container models use too (``store.py``), with its caps.
+
+The two newest checkpoints a run has written (or resumed from) are kept; older ones it wrote
+are removed, by epoch number. A file the run did not write, a damaged one above all, is
+never removed: it is reported, and left for the user to look at.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_write
+from . import store
 from .errors import HandwritingError
 from .nn import Callback, EarlyStopping, Network, Optimizer
 
 FORMAT = "handwriting-checkpoint"
 KEEP = 2
+PATTERN = re.compile(r"checkpoint-(\d+)\.npz")
 
 
 @dataclass
@@ -43,6 +47,15 @@ def _name(epoch: int) -> str:
     return f"checkpoint-{epoch:04d}.npz"
 
 
+def listed(folder: Path) -> list[tuple[int, Path]]:
+    """The checkpoint files in ``folder`` with their epoch numbers, oldest first (by number,
+    not by name: epoch 10,000 comes after 9,999)."""
+    if not folder.is_dir():
+        return []
+    found = [(PATTERN.fullmatch(p.name), p) for p in folder.iterdir()]
+    return sorted((int(m.group(1)), p) for m, p in found if m)
+
+
 def save(
     folder: Path,
     epoch: int,
@@ -52,7 +65,7 @@ def save(
     history: dict[str, Any],
     settings: dict[str, Any],
 ) -> Path:
-    """Write the checkpoint after ``epoch`` completed epochs, then drop all but the newest KEEP."""
+    """Write the checkpoint after ``epoch`` completed epochs; returns its path."""
     arrays: dict[str, np.ndarray] = {f"param_{i:03d}": p for i, p in enumerate(network.get_params())}
     opt_meta = []
     for i, st in enumerate(optimizer.state_dict()):
@@ -83,17 +96,10 @@ def save(
         "history": history,
         "settings": settings,
     }
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / _name(epoch)
-    with atomic_write(path) as f:
-        f.write(buffer.getvalue())
+    store.write(path, arrays, meta, compress=False)
     _sync_dir(folder)
-    for old in sorted(folder.glob("checkpoint-*.npz"))[:-KEEP]:
-        with contextlib.suppress(FileNotFoundError):
-            old.unlink()
     return path
 
 
@@ -110,9 +116,7 @@ def _sync_dir(folder: Path) -> None:
 def load(path: Path) -> Checkpoint:
     """Read one checkpoint, refusing anything incomplete or foreign."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(bytes(arrays.pop("meta")).decode())
+        arrays, meta = store.read(path)
         if meta.get("format") != FORMAT:
             raise ValueError("not a handwriting checkpoint")
         params = [arrays[f"param_{i:03d}"] for i in range(sum(k.startswith("param_") for k in arrays))]
@@ -144,18 +148,33 @@ def load(path: Path) -> Checkpoint:
         raise HandwritingError(f"{path}: damaged checkpoint ({type(e).__name__}: {e})") from None
 
 
+def readable(path: Path) -> bool:
+    try:
+        load(path)
+    except HandwritingError:
+        return False
+    return True
+
+
 def latest(folder: Path) -> Checkpoint | None:
+    """The newest checkpoint in ``folder`` that reads back whole, or None; see :func:`scan`."""
+    return scan(folder)[0]
+
+
+def scan(folder: Path) -> tuple[Checkpoint | None, list[tuple[Path, str]]]:
     """The newest checkpoint in ``folder`` that reads back whole (older ones are tried if the
-    newest is damaged), or None. Leftover temporary files of an interrupted write are removed."""
-    for part in folder.glob(".checkpoint-*.part"):
+    newest is damaged), and each newer one skipped with the reason. Leftover temporary files of
+    an interrupted write are removed."""
+    for part in folder.glob(".checkpoint-*.part") if folder.is_dir() else ():
         with contextlib.suppress(FileNotFoundError):
             part.unlink()
-    for path in sorted(folder.glob("checkpoint-*.npz"), reverse=True):
+    skipped = []
+    for _, path in reversed(listed(folder)):
         try:
-            return load(path)
-        except HandwritingError:
-            continue
-    return None
+            return load(path), skipped
+        except HandwritingError as e:
+            skipped.append((path, str(e).removeprefix(f"{path}: ")))
+    return None, skipped
 
 
 class Checkpointer(Callback):
@@ -168,10 +187,12 @@ class Checkpointer(Callback):
         stopper: EarlyStopping | None,
         settings: dict[str, Any],
         history: dict[str, Any] | None = None,
+        kept: list[Path] | None = None,
     ) -> None:
         self.folder, self.optimizer, self.stopper, self.settings = folder, optimizer, stopper, settings
         self.previous = history or {}
         self.history: dict[str, list[Any]] = {}
+        self.written = list(kept or [])  # checkpoints known good, oldest first: pruned as it goes
 
     def on_train_begin(self, network: Network) -> None:
         self.network = network
@@ -182,4 +203,9 @@ class Checkpointer(Callback):
         keys = {*self.previous, *self.history} - {"stopped"}
         merged: dict[str, Any] = {k: list(self.previous.get(k, [])) + self.history.get(k, []) for k in keys}
         merged["stopped"] = self.network.stop_training  # early stopping's verdict on this epoch
-        save(self.folder, epoch + 1, self.network, self.optimizer, self.stopper, merged, self.settings)
+        path = save(self.folder, epoch + 1, self.network, self.optimizer, self.stopper, merged, self.settings)
+        self.written.append(path)
+        for old in self.written[:-KEEP]:
+            with contextlib.suppress(FileNotFoundError):
+                old.unlink()
+        self.written = self.written[-KEEP:]

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from ._atomic import atomic_write
 from .calibration import ECE_BINS
 from .data import DATASETS, load_dataset
 from .errors import HandwritingError
 from .metrics import per_class
 from .model import Model
 from .nn import DivergenceError
+from .paths import user_cache
 from .presets import PRESETS
 from .recognizer import DEFAULT_THRESHOLD
 
@@ -178,13 +183,20 @@ def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     model = Model.load(args.model)
-    name = model.meta["dataset"]["name"].split("+")[0]  # "mnist+open-set": its digits are MNIST's
+    name = _digits_of(model)
     dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
     page = write_report(model, args.model, dataset, Path(args.out))
     for f in sorted(page.parent.glob("*.png")):
         print(f"wrote {f}")
     print(f"wrote {page}")
     return 0
+
+
+def _digits_of(model: Model) -> str:
+    """The data set whose test digits score ``model`` ("mnist+open-set": MNIST's)."""
+    if "dataset" not in model.meta:
+        raise HandwritingError(f"{model.source}: records no data set it was trained on, so none to score on")
+    return model.meta["dataset"]["name"].split("+")[0]
 
 
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -207,7 +219,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(f"Preset {preset.name}: {preset.description}")
     if preset.open_set:
         print("Adding style variants and non-digits, each read by the recognizer's segmentation (minutes)")
-    out = Path(args.out or f"{args.preset}-{dataset.name}.npz")
+    out = _destination(args.out, f"{args.preset}-{dataset.name}.npz")
     try:
         # A diverging run overflows before its cost turns NaN; the divergence guard reports it
         # in one line, so NumPy's warnings on the way there would only be noise.
@@ -223,6 +235,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 command=shlex.join(["handwriting", *argv]),
                 checkpoint_dir=args.checkpoint_dir,
                 resume=args.resume,
+                notify=lambda line: print(f"handwriting: {line}", file=sys.stderr),
             )
     except (KeyboardInterrupt, DivergenceError) as stop:
         saved = _newest_checkpoint(args.checkpoint_dir)
@@ -233,7 +246,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             f"handwriting: interrupted{kept}" + ("; continue with --resume" if saved else ""), file=sys.stderr
         )
         return 130
-    model.save(out)
+    _save_trained(model, out, args.checkpoint_dir)
     m = model.meta["metrics"]
     n_test = model.meta["dataset"]["n_test"]
     right = round(m["test_accuracy"] * n_test)
@@ -245,6 +258,50 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
         )
     print(f"Saved {out}")
     return 0
+
+
+def _destination(out: str | None, default: str) -> Path:
+    """Where the trained model will go, checked before training: a folder means the default
+    name inside it; the folder must exist or be creatable, and be writable."""
+    path = Path(out or default)
+    if path.is_dir():
+        path = path / default
+    if path.exists() and not path.is_file():
+        raise HandwritingError(f"--out {path}: exists and is not a file; choose a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".handwriting-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise HandwritingError(
+            f"--out {path}: cannot write there ({e.strerror}); choose a folder you can write to"
+        ) from None
+    return path
+
+
+def _save_trained(model: Model, out: Path, checkpoint_dir: str | None) -> None:
+    """Save the model to ``out``, having first put it somewhere safe (the checkpoint folder,
+    else the cache's ``trained`` folder): if ``out`` then fails (a full disk, a folder gone),
+    the error names the safe copy, so the training is never lost."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(checkpoint_dir) if checkpoint_dir else user_cache("trained")
+    safe: Path | None = folder / (f"final-{out.name}" if checkpoint_dir else f"{out.stem}-{stamp}.npz")
+    try:
+        model.save(safe)
+    except OSError:
+        safe = None  # then out is the only copy: try it all the same
+    try:
+        model.save(out)
+    except OSError as e:
+        kept = (
+            f"the trained model is safe in {safe}: copy it from there"
+            if safe
+            else "the trained model could not be kept either; free some space and train again"
+        )
+        raise HandwritingError(f"could not write {out} ({e.strerror}); {kept}") from None
+    if safe and not checkpoint_dir:
+        safe.unlink(missing_ok=True)
 
 
 def _newest_checkpoint(folder: str | None) -> int | None:
@@ -260,12 +317,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .training import evaluate
 
     models = [Model.load(path) for path in args.models]
-    names = {m.meta["dataset"]["name"] for m in models}
+    names = {_digits_of(m) for m in models}
     if len(names) > 1:
         raise HandwritingError(
             f"these models were trained on different data sets: {', '.join(sorted(names))}"
         )
-    name = names.pop().split("+")[0]  # "mnist+open-set": its digits are MNIST's
+    name = names.pop()
     dataset = load_dataset(name, args.data_dir if name == "mnist" else None)
     images, labels = (
         (dataset.x_test, dataset.y_test) if args.split == "test" else (dataset.x_val, dataset.y_val)
@@ -379,6 +436,14 @@ def _recognize(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     out_dir = Path(args.save_preprocessed) if args.save_preprocessed else None
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise HandwritingError(
+                f"--save-preprocessed {out_dir}: cannot create that folder ({e.strerror}); "
+                "choose a folder you can write to"
+            ) from None
     results, failed = [], 0
     for name in args.images:
         try:
@@ -390,10 +455,12 @@ def _recognize(args: argparse.Namespace) -> int:
             continue
         results.append({"file": name, **found.as_dict()})
         if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
             for i, pixels in enumerate(found.images):
                 target = out_dir / f"{Path(name).stem}-{i + 1}.png"
-                Image.fromarray((pixels * 255).round().astype(np.uint8)).save(target)
+                buffer = io.BytesIO()
+                Image.fromarray((pixels * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+                with atomic_write(target) as f:  # a full disk leaves no half-written picture
+                    f.write(buffer.getvalue())
         if args.json:
             continue
         if not found.lines:
@@ -413,6 +480,24 @@ def _recognize(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _os_error(e: OSError) -> str:
+    """One line: the path, what went wrong, what to do."""
+    import errno
+
+    where = f"{e.filename}: " if e.filename else ""
+    fix = {
+        errno.ENOSPC: "free some space and try again",
+        errno.EDQUOT: "free some space and try again",
+        errno.EACCES: "choose a place you can write to",
+        errno.EPERM: "choose a place you can write to",
+        errno.EROFS: "choose a place you can write to",
+        errno.ENOENT: "check the path",
+        errno.EISDIR: "give a file name, not a folder",
+        errno.ENOTDIR: "check the path: part of it is a file",
+    }.get(e.errno, "check the path and try again")
+    return f"{where}{e.strerror or e}; {fix}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
@@ -430,6 +515,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _info(args)
     except (HandwritingError, ValueError) as e:
         print(f"handwriting: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a full disk, a folder that vanished, a permission taken away
+        print(f"handwriting: error: {_os_error(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("handwriting: interrupted", file=sys.stderr)

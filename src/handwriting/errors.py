@@ -15,3 +15,7 @@ class ModelFileError(HandwritingError):
 
 class ImageError(HandwritingError):
     """An input is not an image we can read (missing, damaged, not an image, too large)."""
+
+
+class ModelOutputError(HandwritingError):
+    """A model gave outputs that are not finite numbers: its weights overflow on this input."""

@@ -1,32 +1,38 @@
 """A trained recognizer: a ``Network`` plus what is known about it (architecture, preset,
 training settings, data checksums, metrics, history), stored as one ``.npz`` file.
 
-File layout: arrays ``param_000``, ``param_001``, ... (the network's parameters in order)
-and ``meta``, the UTF-8 JSON description as a uint8 array, so the file loads with
-``allow_pickle=False``: nothing in it can run code.
+File layout (``store.py``, shared with checkpoints): arrays ``param_000``, ``param_001``, ...
+(the network's parameters in order) and ``meta``, the JSON record (``record.py`` has its
+schema), so the file loads with ``allow_pickle=False``: nothing in it can run code.
+
+Loading trusts nothing: the container's sizes are capped before anything is unpacked, every
+field of the record is checked, and what the network would cost to run (operations and
+memory per image, walked from the architecture without running it) is capped at LIMIT times
+the largest preset's, before a single weight is allocated.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import threading
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_write
+from . import store
 from .calibration import softmax_t
-from .errors import ModelFileError
-from .nn import LAYERS, LOSSES, Network
+from .errors import ModelFileError, ModelOutputError
+from .nn import LAYERS, LOSSES, Network, forward_cost
+from .record import check
 
 FORMAT = "handwriting-model"
 FORMAT_VERSION = 1
 MAX_PARAMS = 100_000_000  # refuse absurd architectures before allocating anything
-MAX_BYTES = 1 << 30  # nor unpack more than this
+# Per image, 10x what the largest preset (cnn) needs: 23.0 M operations, 239 k numbers held.
+MAX_OPERATIONS = 230_000_000
+MAX_NUMBERS = 2_400_000
+LIMIT_ENV = "HANDWRITING_MODEL_LIMIT"  # a factor that raises the limits above, for bigger models
 NOT_A_DIGIT_LABEL = "not a digit"  # the last entry of ``classes`` in a model that rejects
 REJECT_AT = 0.5  # a mark is not a digit when that is, calibrated, the more probable answer
 
@@ -40,8 +46,24 @@ def architecture(network: Network) -> dict[str, Any]:
     }
 
 
-def build(arch: dict[str, Any]) -> Network:
-    """A network (with placeholder weights) from :func:`architecture`'s description."""
+def limit() -> float:
+    """The factor on MAX_PARAMS, MAX_OPERATIONS and MAX_NUMBERS: $HANDWRITING_MODEL_LIMIT or 1."""
+    text = os.environ.get(LIMIT_ENV, "1")
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = 0.0
+    if not 1.0 <= factor <= 1e6:
+        raise ModelFileError(
+            f"{LIMIT_ENV}={text!r}: give a factor from 1 to 1000000 by which to raise the limits"
+        )
+    return factor
+
+
+def build(arch: dict[str, Any], image_shape: tuple[int, ...], n_classes: int) -> Network:
+    """A network (with placeholder weights) from :func:`architecture`'s description, once its
+    layers are known to fit together, from ``image_shape`` to ``n_classes`` scores, at a cost
+    within the limits."""
     layers = []
     for spec in arch["layers"]:
         spec = dict(spec)
@@ -53,16 +75,34 @@ def build(arch: dict[str, Any]) -> Network:
     loss_type, loss_config = (loss, {}) if isinstance(loss, str) else (loss["type"], loss.get("config", {}))
     if loss_type not in LOSSES:
         raise ValueError(f"unknown cost {loss_type!r}")
+    factor, raise_it = limit(), f"(set {LIMIT_ENV} to a factor to raise it)"
     n = sum(layer.size() for layer in layers)
-    if n > MAX_PARAMS:
-        raise ValueError(f"architecture declares {n:,} weights, more than the {MAX_PARAMS:,} allowed")
+    if n > MAX_PARAMS * factor:
+        raise ValueError(
+            f"architecture declares {n:,} weights, more than the {MAX_PARAMS * factor:,.0f} "
+            f"allowed {raise_it}"
+        )
+    shape, operations, numbers = forward_cost(layers, tuple(image_shape))
+    if operations > MAX_OPERATIONS * factor:
+        raise ValueError(
+            f"the network needs {operations:,} operations per image, more than the "
+            f"{MAX_OPERATIONS * factor:,.0f} allowed {raise_it}"
+        )
+    if numbers > MAX_NUMBERS * factor:
+        raise ValueError(
+            f"the network holds {numbers:,} numbers per image, more than the "
+            f"{MAX_NUMBERS * factor:,.0f} allowed {raise_it}"
+        )
+    if shape != (n_classes,):
+        raise ValueError(f"the network maps one image to shape {shape}, not {n_classes} scores")
     return Network(layers, LOSSES[loss_type](**loss_config), dtype=arch.get("dtype", "float32"))
 
 
 def _check_meta(meta: object) -> None:
-    """The JSON record's schema: what must be there, with which types and ranges."""
+    """The JSON record: every field's kind (``record.SCHEMA``), then the ranges that matter."""
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError("not a handwriting model")
+    check(meta)
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"format version {meta.get('format_version')!r} is not supported")
     shape, classes, arch = meta.get("image_shape"), meta.get("classes"), meta.get("architecture")
@@ -96,9 +136,10 @@ class Model:
     """A network and its record. ``predict``/``predict_proba``/``score`` take images
     shaped like the training data: (N, H, W) floats in [0, 1]."""
 
-    def __init__(self, network: Network, meta: dict[str, Any]) -> None:
+    def __init__(self, network: Network, meta: dict[str, Any], source: str | None = None) -> None:
         self.network = network
         self.meta = meta
+        self.source = source  # the file it was loaded from, to name in errors
         # Layers keep what they saw in a forward pass (for backprop), so two threads must not
         # run the same network at once: a web server answering requests in parallel takes turns here.
         self._lock = threading.Lock()
@@ -139,11 +180,17 @@ class Model:
     def predict_proba(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities, calibrated: softmax(z / T) where the model has a temperature."""
         images = self._check(images)
-        with self._lock:
+        with self._lock, np.errstate(over="ignore", invalid="ignore"):
             if self.temperature == 1.0:
-                return self.network.predict_proba(images)
-            logits = self.network.decision_function(images)
-        return softmax_t(logits, self.temperature).astype(np.float32)
+                proba = self.network.predict_proba(images)
+            else:
+                proba = softmax_t(self.network.decision_function(images), self.temperature).astype(np.float32)
+        if not np.isfinite(proba).all():
+            raise ModelOutputError(
+                f"{self.source or 'the model'}: its outputs are not finite numbers (the weights "
+                "overflow on this input); use another model file, or retrain this one"
+            )
+        return proba
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.decide(self.predict_proba(images))
@@ -156,11 +203,7 @@ class Model:
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **self.meta}
         meta["architecture"] = architecture(self.network)
         arrays = {f"param_{i:03d}": p for i, p in enumerate(self.network.get_params())}
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **arrays)
-        with atomic_write(path) as f:
-            f.write(buffer.getvalue())
+        store.write(path, arrays, meta, compress=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Model:
@@ -169,18 +212,12 @@ class Model:
         if not path.is_file():
             raise ModelFileError(f"{path}: no such model file")
         try:
-            with zipfile.ZipFile(path) as z:  # sizes first: a zip bomb is refused unopened
-                total = sum(info.file_size for info in z.infolist())
-            if total > MAX_BYTES:
-                raise ValueError(f"it would unpack to {total:,} bytes, more than the {MAX_BYTES:,} allowed")
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except Exception as e:  # zip, zlib, npy-header and pickle-refusal errors alike
+            arrays, meta = store.read(path)
+        except Exception as e:  # zip, zlib, npy-header, JSON and size refusals alike
             raise ModelFileError(f"{path}: not a readable model file ({type(e).__name__}: {e})") from None
         try:
-            meta = json.loads(bytes(arrays.pop("meta")).decode())
             _check_meta(meta)
-            network = build(meta["architecture"])
+            network = build(meta["architecture"], tuple(meta["image_shape"]), len(meta["classes"]))
             names = [f"param_{i:03d}" for i in range(len(arrays))]
             if sorted(arrays) != names:
                 raise ValueError(f"unexpected arrays {sorted(arrays)}")
@@ -188,10 +225,6 @@ class Model:
             if not all(np.issubdtype(p.dtype, np.floating) and np.isfinite(p).all() for p in params):
                 raise ValueError("parameters must be finite floating-point numbers")
             network.set_params(params)
-            # The layers must also fit together: one blank image must come out as 10 scores.
-            out = network.forward(np.zeros((1, *meta["image_shape"]), dtype=network.dtype))
-            if tuple(out.shape) != (1, len(meta["classes"])):
-                raise ValueError(f"the network maps one image to shape {tuple(out.shape)}")
-        except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError, RecursionError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
             raise ModelFileError(f"{path}: damaged or foreign model file ({type(e).__name__}: {e})") from None
-        return cls(network, meta)
+        return cls(network, meta, source=str(path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,13 +36,15 @@ def train(
     command: str | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> Model:
     """Build ``preset`` with weights drawn from ``seed``, fit it on ``dataset``'s training
     split (the validation split drives early stopping), then record the test accuracy.
 
     With ``checkpoint_dir``, a checkpoint is saved after every epoch; with ``resume`` too,
     training continues from the newest one and ends with exactly the weights an
-    uninterrupted run would have had.
+    uninterrupted run would have had. ``notify`` hears what the user should know of the
+    checkpoints (one line each): a damaged one skipped, a resume with none to resume from.
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
@@ -52,6 +54,9 @@ def train(
     lr = p.lr if lr is None else lr
     if epochs < 1 or batch_size < 1 or not lr > 0:
         raise ValueError("epochs and batch size must be >= 1 and the learning rate > 0")
+    # The checkpoints are looked at first: a refusal should not wait for the data to be made.
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    found = _checkpoint_to_resume(folder, resume, notify or (lambda line: None)) if folder else None
     if p.open_set:
         dataset = with_open_set(dataset, seed)
     rng = np.random.default_rng(seed)
@@ -67,31 +72,27 @@ def train(
         "dataset": dataset.name,
         "files": dataset.files,
     }
-    start_epoch, previous, stopped = 0, {}, False
-    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if folder is not None:
-        found = checkpoint.latest(folder) if folder.is_dir() else None
-        if found is not None and not resume:
+    start_epoch, previous, stopped, kept = 0, {}, False, []
+    if found is not None:
+        if found.settings != settings:
             raise HandwritingError(
-                f"{folder} already holds checkpoints (up to epoch {found.epoch}): add --resume to "
-                "continue that run, or choose an empty folder"
+                f"{found.path} was made by a different run ({_differences(found.settings, settings)}); "
+                "resume with the same options, or choose another folder"
             )
-        if found is not None:
-            if found.settings != settings:
-                raise HandwritingError(
-                    f"{found.path} was made by a different run ({_differences(found.settings, settings)}); "
-                    "resume with the same options, or choose another folder"
-                )
-            network.set_params(found.params)
-            optimizer.load_state_dict(found.optimizer)
-            network.rng.bit_generator.state = found.rng_state
-            if stopper is not None and found.stopper is not None:
-                stopper.resume(found.stopper)
-            start_epoch, previous, stopped = found.epoch, found.history, bool(found.history.get("stopped"))
+        network.set_params(found.params)
+        optimizer.load_state_dict(found.optimizer)
+        network.rng.bit_generator.state = found.rng_state
+        if stopper is not None and found.stopper is not None:
+            stopper.resume(found.stopper)
+        start_epoch, previous, stopped = found.epoch, found.history, bool(found.history.get("stopped"))
+        older = [p for e, p in checkpoint.listed(found.path.parent) if e < found.epoch]
+        kept = [p for p in older if checkpoint.readable(p)] + [found.path]
     # Early stopping goes first, so the other callbacks see the weights it restores; the
     # checkpointer next, so that what it saves includes early stopping's verdict.
     saver = (
-        [] if folder is None else [checkpoint.Checkpointer(folder, optimizer, stopper, settings, previous)]
+        []
+        if folder is None
+        else [checkpoint.Checkpointer(folder, optimizer, stopper, settings, previous, kept)]
     )
     callbacks = [*([stopper] if stopper else []), *saver, *callbacks]
     history: dict[str, Any] = {}
@@ -171,6 +172,34 @@ def train(
     meta["metrics"]["val_accuracy"] = model.score(dataset.x_val, dataset.y_val)
     meta["metrics"]["test_accuracy"] = model.score(dataset.x_test, dataset.y_test)
     return model
+
+
+def _checkpoint_to_resume(
+    folder: Path, resume: bool, notify: Callable[[str], None]
+) -> checkpoint.Checkpoint | None:
+    """The checkpoint to continue from: None to start afresh. Without ``resume`` a folder that
+    holds checkpoints is refused (their run would be mixed with this one); with it, damaged
+    ones are skipped and named, and a folder of nothing but damaged ones is refused."""
+    names = [p for _, p in checkpoint.listed(folder)]
+    if not resume:
+        if names:
+            raise HandwritingError(
+                f"{folder} already holds checkpoints ({names[-1].name} the newest): add --resume to "
+                "continue that run, or choose an empty folder"
+            )
+        return None
+    found, skipped = checkpoint.scan(folder)
+    if found is None and names:
+        raise HandwritingError(
+            f"none of the checkpoints in {folder} can be read ({', '.join(p.name for p in names)}): "
+            "nothing was removed; move them away to start afresh, or restore one from a backup"
+        )
+    for path, why in skipped:  # renamed, so that this run's own checkpoint of that epoch cannot replace it
+        kept = path.rename(path.with_name(path.name + ".damaged"))
+        notify(f"skipped {path}: {why}; kept as {kept.name}")
+    if found is None:
+        notify(f"no checkpoint in {folder} yet: starting from the beginning")
+    return found
 
 
 def _calibrate(network: Network, dataset: Dataset) -> dict[str, float]:

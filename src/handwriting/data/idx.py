@@ -8,12 +8,12 @@ values in C order.  Type codes: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
 from __future__ import annotations
 
 import gzip
-import io
 import math
 import os
 import struct
 import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -71,28 +71,48 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an IDX file, gzip-compressed or not (told apart by the gzip magic bytes)."""
+    """Read an IDX file, gzip-compressed or not (told apart by the gzip magic bytes). Streamed:
+    the header's claims are checked against the limits and the file's size before the values
+    are read, so a huge or lying file costs no more memory than its header allows."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            compressed = f.read(2) == _GZIP_MAGIC
+            f.seek(0)
+            raw = _gunzip(f, path) if compressed else _read_plain(f, path)
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    if raw[:2] == _GZIP_MAGIC:
-        raw = _gunzip(raw, path)
     return parse_idx(raw, str(path))
 
 
-def _gunzip(raw: bytes, path: Path) -> bytes:
+def _read_start(f: IO[bytes], path: Path) -> tuple[bytes, int]:
+    """The header's bytes, and how many bytes of values it declares."""
+    start = f.read(4)
+    if len(start) == 4:
+        start += f.read(4 * start[3])
+    dtype, shape, _ = _header(start, str(path))
+    return start, math.prod(shape) * dtype.itemsize
+
+
+def _read_plain(f: IO[bytes], path: Path) -> bytes:
+    start, declared = _read_start(f, path)
+    actual = os.fstat(f.fileno()).st_size - len(start)
+    if actual != declared:
+        what = "truncated" if actual < declared else "has trailing bytes"
+        raise DataError(
+            f"{path}: {what}: its header needs {declared:,} bytes of data, the file has {actual:,}"
+        )
+    return start + f.read(declared)
+
+
+def _gunzip(f: IO[bytes], path: Path) -> bytes:
     """Decompress, but never more than the header declares (plus one byte, to notice extra
     data): memory stays bounded by the file's own claims, themselves capped by MAX_BYTES."""
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
-            start = f.read(4)
-            if len(start) == 4:
-                start += f.read(4 * start[3])
-            dtype, shape, _ = _header(start, str(path))
-            return start + f.read(math.prod(shape) * dtype.itemsize + 1)
-    except (OSError, EOFError, zlib.error, struct.error) as e:
+        with gzip.GzipFile(fileobj=f) as z:
+            start, declared = _read_start(z, path)
+            return start + z.read(declared + 1)
+    except (EOFError, zlib.error, struct.error, gzip.BadGzipFile) as e:
         raise DataError(f"{path}: damaged gzip data ({e}); delete it and download it again") from None
 
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from .._atomic import atomic_write
 from ..errors import DataError
+from ..paths import user_cache
 from .dataset import Dataset, holdout_split
 from .idx import read_idx
 
@@ -42,8 +43,7 @@ HOW_TO_GET = (
 
 def cache_dir() -> Path:
     """``$XDG_CACHE_HOME/handwriting/mnist``, or ``~/.cache/handwriting/mnist``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "handwriting" / "mnist"
+    return user_cache("mnist")
 
 
 def sha256_of(path: Path) -> str:
@@ -158,6 +158,11 @@ def _images_and_labels(
         raise DataError(f"{ipath}: expected uint8 images (N, H, W), got {images.dtype} {images.shape}")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise DataError(f"{lpath}: {labels.shape} labels for {images.shape[0]} images in {ipath}")
-    if labels.size and labels.max() > 9:
-        raise DataError(f"{lpath}: labels must be digits 0-9, found {int(labels.max())}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{lpath}: labels must be whole numbers (digits 0-9), got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        bad = int(labels.min()) if labels.min() < 0 else int(labels.max())
+        raise DataError(f"{lpath}: labels must be digits 0-9, found {bad}")
+    if images.shape[0] == 0 or images.shape[1:] != (28, 28):
+        raise DataError(f"{ipath}: expected 28x28 MNIST images, got {images.shape[0]} of {images.shape[1:]}")
     return (images.astype(np.float32) / np.float32(255.0)), labels.astype(np.int64)

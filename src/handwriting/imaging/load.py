@@ -66,6 +66,7 @@ def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.
             image.draft("L", (max(1, int(w * r)), max(1, int(h * r))))
         image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
         image.load()
+        return _reduced(image), size
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -76,14 +77,25 @@ def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.
         ) from None
     except Exception as e:  # a damaged file can trip any of Pillow's decoders in its own way
         raise ImageError(f"{name}: damaged or unreadable image ({type(e).__name__}: {e})") from None
+
+
+def _reduced(image: Image.Image) -> np.ndarray:
+    """The picture as gray levels, at most WORK_SIZE pixels across. Pillow shrinks 8-bit
+    pictures before they become floats (less memory); 16-bit and float ones, which its
+    resampling does not take, are shrunk as floats."""
+    if image.mode in WIDE_MODES:
+        return _from_array(_flatten(image))
     if max(image.size) > WORK_SIZE:  # (a JPEG decoded at a reduced scale may stay a little under)
         image = image.copy()
         image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
-    return _flatten(image), size
+    return _flatten(image)
+
+
+WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # more than 8 bits a pixel
 
 
 def _flatten(image: Image.Image) -> np.ndarray:
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+    if image.mode in WIDE_MODES:
         a = np.asarray(image, dtype=np.float32)
         lo, hi = float(a.min()), float(a.max())
         return (a - lo) / (hi - lo) if hi > lo else np.ones_like(a)

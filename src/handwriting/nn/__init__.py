@@ -9,7 +9,7 @@ from .callbacks import Callback, EarlyStopping
 from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 from .layers import LAYERS, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
 from .losses import LOSSES, Loss, QuadraticCost, SoftmaxCrossEntropy
-from .network import DivergenceError, Network
+from .network import DivergenceError, Network, forward_cost
 from .norm import BatchNorm
 from .optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
 from .schedules import SCHEDULES, Constant, Cosine, OneCycle, Schedule, Step
@@ -30,6 +30,7 @@ __all__ = [
     "Flatten",
     "GlobalAvgPool2D",
     "LAYERS",
+    "forward_cost",
     "LOSSES",
     "Layer",
     "LeakyReLU",

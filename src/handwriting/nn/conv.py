@@ -88,6 +88,22 @@ class Conv2D(Layer):
     def size(self) -> int:
         return self.f * (self.c * self.k * self.k + 1)
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != 3 or shape[0] != self.c:
+            raise ValueError(f"Conv2D expects ({self.c}, H, W) inputs, got {shape}")
+        oh, ow = ((d + 2 * self.padding - self.k) // self.stride + 1 for d in shape[1:])
+        if min(oh, ow) < 1:
+            raise ValueError(f"Conv2D's {self.k}x{self.k} kernel does not fit inputs of {shape[1:]}")
+        return self.f, oh, ow
+
+    def cost(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """A matmul of the patches (one row of c k k numbers per output position) by the
+        kernels; the padded input and the patches are the scratch memory."""
+        _, oh, ow = self.output_shape(shape)
+        patches = oh * ow * self.c * self.k * self.k
+        padded = self.c * (shape[1] + 2 * self.padding) * (shape[2] + 2 * self.padding)
+        return 2 * patches * self.f, patches + padded
+
     def initialize(self, rng: np.random.Generator, dtype: Any) -> None:
         fan_in, fan_out = self.c * self.k * self.k, self.f * self.k * self.k
         w = draw(self.init, rng, (self.f, self.c, self.k, self.k), fan_in, fan_out)
@@ -238,6 +254,11 @@ class _Pool(Layer):
             raise ValueError(f"pool size must be >= 1, got {size}")
         self.pool = int(size)
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != 3 or min(shape[1:]) < self.pool:
+            raise ValueError(f"{type(self).__name__}({self.pool}) cannot take inputs of shape {shape}")
+        return shape[0], shape[1] // self.pool, shape[2] // self.pool
+
     def config(self) -> dict[str, Any]:
         return {"size": self.pool}
 
@@ -305,6 +326,11 @@ class AvgPool2D(_Pool):
 
 class GlobalAvgPool2D(Layer):
     """(N, C, H, W) -> (N, C): z[n, c] = mean over (y, x) of a[n, c, y, x];  dC/da = delta / (H W)."""
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(shape) != 3:
+            raise ValueError(f"GlobalAvgPool2D expects (C, H, W) inputs, got {shape}")
+        return (shape[0],)
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
         self.in_shape = a_in.shape

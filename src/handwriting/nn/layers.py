@@ -11,6 +11,7 @@ delta for the layer below. This is the chain rule applied one layer at a time.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,16 @@ class Layer:
         """How many numbers the layer stores, known from its configuration alone (so an
         absurd architecture can be refused before anything is allocated)."""
         return 0
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """One example's output shape for one example's input ``shape`` (ValueError where the
+        layer cannot take it), known without running it. Elementwise layers keep the shape."""
+        return shape
+
+    def cost(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """(arithmetic operations, numbers of scratch memory) of one example's forward pass,
+        roughly: an elementwise layer does one operation per number and needs no scratch."""
+        return math.prod(shape), 0
 
     def initialize(self, rng: np.random.Generator, dtype: Any) -> None:
         """Draw the initial parameters (if any) from ``rng``; keep ``rng`` if the layer is random."""
@@ -69,7 +80,17 @@ class Dense(Layer):
         super().__init__()
         if init not in INITIALIZERS:
             raise ValueError(f"unknown initializer {init!r}; choose from {sorted(INITIALIZERS)}")
+        if min(n_in, n_out) < 1:
+            raise ValueError(f"Dense needs n_in and n_out >= 1, got {n_in} and {n_out}")
         self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if shape != (self.n_in,):
+            raise ValueError(f"Dense({self.n_in}, {self.n_out}) cannot take inputs of shape {shape}")
+        return (self.n_out,)
+
+    def cost(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        return 2 * self.n_in * self.n_out, 0
 
     def initialize(self, rng: np.random.Generator, dtype: Any) -> None:
         w = draw(self.init, rng, (self.n_in, self.n_out), self.n_in, self.n_out)
@@ -184,6 +205,12 @@ class Dropout(Layer):
 class Flatten(Layer):
     """Reshape (N, d1, d2, ...) to (N, d1*d2*...); the gradient is reshaped back."""
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (math.prod(shape),)
+
+    def cost(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        return 0, 0  # a view
+
     def forward(self, a_in: Any, training: bool = False) -> Any:
         self.in_shape = a_in.shape
         return a_in.reshape(a_in.shape[0], -1)
@@ -199,6 +226,16 @@ class Reshape(Layer):
     def __init__(self, shape: list[int] | tuple[int, ...]) -> None:
         super().__init__()
         self.shape = tuple(int(d) for d in shape)
+        if not self.shape or min(self.shape) < 1:
+            raise ValueError(f"Reshape needs sizes >= 1, got {list(shape)}")
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if math.prod(shape) != math.prod(self.shape):
+            raise ValueError(f"Reshape{self.shape} cannot take inputs of shape {shape}")
+        return self.shape
+
+    def cost(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        return 0, 0  # a view
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
         self.in_shape = a_in.shape

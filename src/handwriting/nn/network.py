@@ -37,6 +37,18 @@ class DivergenceError(ArithmeticError):
         self.epoch, self.batch, self.cost, self.lr = epoch, batch, cost, lr
 
 
+def forward_cost(layers: Sequence[Layer], shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int]:
+    """Walk one example of ``shape`` through ``layers`` without running them: (output shape,
+    arithmetic operations, numbers held at once: the activations kept for backprop plus the
+    largest layer's scratch). Raises ValueError where the layers do not fit together."""
+    operations, held, scratch = 0, math.prod(shape), 0
+    for layer in layers:
+        ops, extra = layer.cost(shape)
+        shape = layer.output_shape(shape)
+        operations, held, scratch = operations + ops, held + math.prod(shape), max(scratch, extra)
+    return shape, operations, held + scratch
+
+
 class Network:
     """Layers plus a cost. ``rng`` (a ``numpy.random.Generator``) draws the initial weights,
     the dropout masks and the shuffling order: the same seed gives the same model."""

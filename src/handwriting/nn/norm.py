@@ -31,6 +31,11 @@ class BatchNorm(Layer):
     def size(self) -> int:
         return 4 * self.n
 
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if not shape or shape[0] != self.n:
+            raise ValueError(f"BatchNorm({self.n}) cannot take inputs of shape {shape}")
+        return shape
+
     def initialize(self, rng: np.random.Generator, dtype: Any) -> None:
         self.params = {"gamma": xp.ones(self.n, dtype=dtype), "beta": xp.zeros(self.n, dtype=dtype)}
         self.buffers = {

@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import HandwritingError
+from ..errors import HandwritingError, ModelOutputError
 from ..recognizer import load_model, recognize
 
 MAX_BYTES = 5 * 1024 * 1024  # largest upload accepted
@@ -38,6 +38,8 @@ MAX_PIXELS = 25_000_000  # largest image (width x height) accepted
 
 
 class BadRequest(Exception):
+    """A request answered with an error: ``status`` and a one-line ``message`` as JSON."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
@@ -105,6 +107,8 @@ def create_app(
     def _recognize(data: bytes) -> dict[str, Any]:
         try:
             found = recognize(data, model, top_k=10, max_pixels=max_pixels)
+        except ModelOutputError as e:  # the server's fault, not the request's
+            raise BadRequest(500, str(e)) from None
         except HandwritingError as e:
             message = str(e).removeprefix("<bytes>: ")
             status = 413 if "pixels" in message else 400
