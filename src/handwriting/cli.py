@@ -25,7 +25,7 @@ from .model import Model
 from .nn import DivergenceError
 from .paths import user_cache
 from .presets import PRESETS
-from .recognizer import DEFAULT_THRESHOLD
+from .recognizer import DEFAULT_THRESHOLD, Recognition
 
 
 def _positive_int(text: str) -> int:
@@ -122,8 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="architecture, training and metrics of a model file")
     i.add_argument("model", metavar="MODEL")
 
-    r = sub.add_parser("recognize", help="read the digits in image files (PNG, JPEG, BMP, GIF, TIFF, WebP)")
-    r.add_argument("images", metavar="IMAGE", nargs="+")
+    r = sub.add_parser(
+        "recognize",
+        help="read the digits in image files (PNG, JPEG, BMP, GIF, TIFF, WebP) and folders of them",
+    )
+    r.add_argument("images", metavar="IMAGE", nargs="+", help="an image file, or a folder (read recursively)")
     r.add_argument(
         "--model", metavar="FILE", help="model file (default: the pretrained model in the package)"
     )
@@ -137,7 +140,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="P",
         help=f"below this probability a digit is shown as '?' (default {DEFAULT_THRESHOLD})",
     )
-    r.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
+    output = r.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
+    output.add_argument(
+        "--jsonl",
+        metavar="FILE",
+        help="append one JSON object per image to FILE as each is read (for folders of thousands)",
+    )
+    r.add_argument("--resume", action="store_true", help="with --jsonl: skip the images FILE already holds")
+    r.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="processes reading images side by side (default: one per core)",
+    )
     r.add_argument(
         "--digits-only", action="store_true", help="print the digits alone, without separators and spaces"
     )
@@ -430,54 +447,97 @@ def _ascii(image: np.ndarray) -> list[str]:
 
 
 def _recognize(args: argparse.Namespace) -> int:
-    from PIL import Image
+    from tqdm import tqdm
 
-    from .recognizer import load_model, recognize
+    from .folders import already_read, expand, read_all
+    from .recognizer import load_model
 
-    model = load_model(args.model)
-    out_dir = Path(args.save_preprocessed) if args.save_preprocessed else None
-    if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
+    if args.resume and not args.jsonl:
+        raise HandwritingError("--resume needs --jsonl FILE, the results of the run to continue")
+    load_model(args.model)  # a bad model file is one line, before any picture
+    out_dir = _folder_for_images(args.save_preprocessed)
+    files = expand(args.images)
+    sink = None
+    if args.jsonl:
+        done = already_read(Path(args.jsonl)) if args.resume else set()
+        if not args.resume and Path(args.jsonl).is_file() and Path(args.jsonl).stat().st_size:
             raise HandwritingError(
-                f"--save-preprocessed {out_dir}: cannot create that folder ({e.strerror}); "
-                "choose a folder you can write to"
-            ) from None
+                f"{args.jsonl} already holds results: add --resume to continue that run, "
+                "or choose another file"
+            )
+        files = [f for f in files if f not in done]
+        sink = open(args.jsonl, "a", encoding="utf-8")  # noqa: SIM115 (closed below, also on errors)
     results, failed = [], 0
-    for name in args.images:
-        try:
-            found = recognize(name, model, threshold=args.threshold, top_k=args.top_k)
-        except HandwritingError as e:
-            failed += 1
-            print(f"handwriting: error: {e}", file=sys.stderr)
-            results.append({"file": name, "error": str(e)})
-            continue
-        results.append({"file": name, **found.as_dict()})
-        if out_dir is not None:
-            for i, pixels in enumerate(found.images):
-                target = out_dir / f"{Path(name).stem}-{i + 1}.png"
-                buffer = io.BytesIO()
-                Image.fromarray((pixels * 255).round().astype(np.uint8)).save(buffer, format="PNG")
-                with atomic_write(target) as f:  # a full disk leaves no half-written picture
-                    f.write(buffer.getvalue())
-        if args.json:
-            continue
-        if not found.lines:
-            print(f"{name}: no digits found")
-            continue
-        shown = " | ".join(line.digits if args.digits_only else line.text for line in found.lines)
-        confidences = " | ".join(" ".join(f"{c:.2f}" for c in line.confidences) for line in found.lines)
-        print(f"{name}: {shown} ({confidences})")
-        if args.top_k > 1:
-            for i, row in enumerate(found.top_k):
-                print(f"  digit {i + 1}: " + ", ".join(f"{d} {p:.2f}" for d, p in row))
-        if args.show:
-            for line in zip(*(_ascii(p) for p in found.images), strict=True):
-                print("  " + " | ".join(line))
+    try:
+        with tqdm(total=len(files), unit=" pictures", file=sys.stderr, disable=None if sink else True) as bar:
+            for name, found in read_all(files, args.model, args.workers, args.threshold, args.top_k):
+                bar.update()
+                if isinstance(found, HandwritingError):
+                    failed += 1
+                    bar.write(f"handwriting: error: {found}", file=sys.stderr)
+                    record = {"file": name, "error": str(found)}
+                else:
+                    record = {"file": name, **found.as_dict()}
+                    if out_dir is not None:
+                        _save_images(found.images, out_dir, Path(name).stem)
+                if sink is not None:
+                    sink.write(json.dumps(record) + "\n")
+                    sink.flush()  # a killed run loses at most the line it was writing
+                elif args.json:
+                    results.append(record)
+                elif not isinstance(found, HandwritingError):
+                    _print_found(name, found, args)
+    finally:
+        if sink is not None:
+            sink.close()
     if args.json:
         print(json.dumps(results))
+    if sink is not None:
+        print(f"{len(files) - failed:,} pictures read into {args.jsonl}, {failed:,} failed")
     return 1 if failed else 0
+
+
+def _folder_for_images(folder: str | None) -> Path | None:
+    if folder is None:
+        return None
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise HandwritingError(
+            f"--save-preprocessed {folder}: cannot create that folder ({e.strerror}); "
+            "choose a folder you can write to"
+        ) from None
+    return Path(folder)
+
+
+def _save_images(images: np.ndarray, folder: Path, stem: str) -> None:
+    from PIL import Image
+
+    for i, pixels in enumerate(images):
+        buffer = io.BytesIO()
+        Image.fromarray((pixels * 255).round().astype(np.uint8)).save(buffer, format="PNG")
+        with atomic_write(folder / f"{stem}-{i + 1}.png") as f:  # a full disk leaves no half-written picture
+            f.write(buffer.getvalue())
+
+
+SHOW_PER_ROW = 8  # --show draws at most this many digits side by side
+
+
+def _print_found(name: str, found: Recognition, args: argparse.Namespace) -> None:
+    if not found.lines:
+        print(f"{name}: no digits found")
+        return
+    shown = " | ".join(line.digits if args.digits_only else line.text for line in found.lines)
+    confidences = " | ".join(" ".join(f"{c:.2f}" for c in line.confidences) for line in found.lines)
+    print(f"{name}: {shown} ({confidences})")
+    if args.top_k > 1:
+        for i, row in enumerate(found.top_k):
+            print(f"  digit {i + 1}: " + ", ".join(f"{d} {p:.2f}" for d, p in row))
+    if args.show:
+        for start in range(0, len(found.images), SHOW_PER_ROW):
+            for line in zip(*(_ascii(p) for p in found.images[start : start + SHOW_PER_ROW]), strict=True):
+                print("  " + " | ".join(line))
+            print()
 
 
 def _os_error(e: OSError) -> str:

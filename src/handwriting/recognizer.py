@@ -8,6 +8,7 @@ version 2; README.md documents it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelFileError
+from .errors import HandwritingError, ModelFileError
 from .imaging.load import MAX_PIXELS, ImageSource, load_picture
 from .imaging.normalize import FIELD
-from .imaging.page import read_page
+from .imaging.page import Page, read_page
 from .imaging.segment import Box, Digit, Separator
 from .model import Model
 
@@ -148,25 +149,85 @@ def recognize(
     as '?'; a mark the model calls "not a digit" (models trained with that class) is left out
     of the text and listed in ``rejected``.
     """
+    result = recognize_many([image], model, threshold, top_k, max_pixels)[0]
+    if isinstance(result, HandwritingError):
+        raise result
+    return result
+
+
+def recognize_many(
+    images: Sequence[ImageSource],
+    model: Model | str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    top_k: int = 3,
+    max_pixels: int = MAX_PIXELS,
+) -> list[Recognition | HandwritingError]:
+    """:func:`recognize` for several pictures, faster: the digits of all of them are classified
+    in one forward pass. A picture that cannot be read (damaged, too large, ...) gives its
+    error in its place, and the others are still read."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     if not isinstance(model, Model):
         model = load_model(None if model is None else str(model))
+    found: list[_Found | HandwritingError] = []
+    for image in images:
+        try:
+            found.append(_find(image, model, max_pixels))
+        except HandwritingError as e:
+            found.append(e)
+    digits = [d.pixels for f in found if isinstance(f, _Found) for d in f.page.digits]
+    proba = model.predict_proba(np.stack(digits)) if digits else np.zeros((0, N_DIGITS))
+    results: list[Recognition | HandwritingError] = []
+    start = 0
+    for f in found:
+        if isinstance(f, HandwritingError):
+            results.append(f)
+            continue
+        n = len(f.page.digits)
+        results.append(_recognition(f, proba[start : start + n], model, threshold, top_k))
+        start += n
+    return results
+
+
+@dataclass
+class _Found:
+    """A picture's page of lines, found but not yet classified, and how its working image's
+    pixels map to the picture's own."""
+
+    page: Page
+    scale: tuple[float, float]
+    size: tuple[int, int]
+
+    def box(self, b: Box) -> Box:
+        """A box in the working image as a box in the picture's own pixels."""
+        (sx, sy), (width, height) = self.scale, self.size
+        x0, y0, x1, y1 = b
+        return (
+            int(np.floor(x0 * sx)),
+            int(np.floor(y0 * sy)),
+            min(width, int(np.ceil(x1 * sx))),
+            min(height, int(np.ceil(y1 * sy))),
+        )
+
+
+def _find(image: ImageSource, model: Model, max_pixels: int) -> _Found:
+    """Decode ``image`` and find its lines (touching digits are cut where ``model`` reads them
+    best)."""
     gray, (width, height) = load_picture(image, max_pixels)
     page = read_page(gray, model.predict_proba)
-    scale = (width / gray.shape[1], height / gray.shape[0])
-    out = Recognition(rejected=[Rejected(_scaled(b, scale, width, height), why) for b, why in page.rejected])
-    digits = page.digits
-    if not digits:
-        return out
-    proba = model.predict_proba(np.stack([d.pixels for d in digits]))
-    reading = {id(d): i for i, d in enumerate(digits)}
-    for segmented in page.lines:
+    return _Found(page, (width / gray.shape[1], height / gray.shape[0]), (width, height))
+
+
+def _recognition(found: _Found, proba: np.ndarray, model: Model, threshold: float, top_k: int) -> Recognition:
+    """The result for one picture, from its page and its digits' probabilities, in order."""
+    out = Recognition(rejected=[Rejected(found.box(b), why) for b, why in found.page.rejected])
+    reading = {id(d): i for i, d in enumerate(found.page.digits)}
+    for segmented in found.page.lines:
         rows = proba[[reading[id(it)] for it in segmented.items if isinstance(it, Digit)]]
         line, not_digits = _read_line(segmented.items, segmented.spaces, rows, model, threshold, top_k)
-        out.rejected += [Rejected(_scaled(b, scale, width, height), "not a digit") for b in not_digits]
+        out.rejected += [Rejected(found.box(b), "not a digit") for b in not_digits]
         if line is not None:
-            line.boxes = [_scaled(b, scale, width, height) for b in line.boxes]
+            line.boxes = [found.box(b) for b in line.boxes]
             out.lines.append(line)
     return out
 
@@ -216,15 +277,3 @@ def _trim(text: str) -> str:
     """A line's text without separators hanging at its ends (left by a rejected mark)."""
     digits = [i for i, c in enumerate(text) if c.isdigit() or c == UNKNOWN]
     return text[digits[0] : digits[-1] + 1]
-
-
-def _scaled(box: Box, scale: tuple[float, float], width: int, height: int) -> Box:
-    """A box in the working image as a box in the picture's own pixels."""
-    sx, sy = scale
-    x0, y0, x1, y1 = box
-    return (
-        int(np.floor(x0 * sx)),
-        int(np.floor(y0 * sy)),
-        min(width, int(np.ceil(x1 * sx))),
-        min(height, int(np.ceil(y1 * sy))),
-    )

@@ -34,11 +34,23 @@ from threadpoolctl import ThreadpoolController
 
 from .backend import xp
 
-_WORKERS = os.cpu_count() or 1
-_POOL = ThreadPoolExecutor(max_workers=max(1, _WORKERS - 1))  # the caller is the other one
+_cores = os.cpu_count() or 1  # how many cores batch work is shared among (see use_cores)
 MIN_SIZE = 1 << 18  # below this many elements, hand-offs to threads cost more than they save
 MIN_PRODUCT = 1 << 23  # the same for matrix products, in multiply-adds
 _engine_threads = contextvars.ContextVar("engine_threads", default=False)
+
+
+def use_cores(n: int) -> None:
+    """Share batch work among at most ``n`` cores: 1 in each of several processes that
+    already share the machine's cores between them."""
+    global _cores
+    _cores = max(1, int(n))
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """The helper threads, started the first time work is shared (the caller is the other one)."""
+    return ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1))
 
 
 @cache
@@ -61,7 +73,7 @@ def engine_threads() -> Iterator[None]:
 def in_parallel(n: int, work: Callable[[int, int], None], size: int | None = None) -> None:
     """Run work(lo, hi) on slices covering [0, n), in parallel threads when the arrays
     involved (``size`` elements, if known) are large enough to be worth it."""
-    parts = min(_WORKERS, n)
+    parts = min(_cores, n)
     if parts <= 1 or (size is not None and size < MIN_SIZE):
         work(0, n)
         return
@@ -69,7 +81,8 @@ def in_parallel(n: int, work: Callable[[int, int], None], size: int | None = Non
     # Each thread runs in a copy of the caller's context, so settings such as np.errstate hold
     # there too. The calling thread does the first slice itself rather than wait idle.
     others = [
-        _POOL.submit(contextvars.copy_context().run, work, bounds[i], bounds[i + 1]) for i in range(1, parts)
+        _pool().submit(contextvars.copy_context().run, work, bounds[i], bounds[i + 1])
+        for i in range(1, parts)
     ]
     try:
         work(bounds[0], bounds[1])

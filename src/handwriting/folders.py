@@ -1,0 +1,84 @@
+"""Reading many pictures: folders expanded to their image files, the work shared among
+processes (each loads the model once and classifies the digits of a chunk of pictures in one
+forward pass), and a JSON-lines file that a run appends to as it goes and can resume from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from .errors import HandwritingError
+from .nn.parallel import use_cores
+from .recognizer import Recognition, load_model, recognize_many
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+CHUNK = 16  # pictures a worker reads per task: their digits go through the network together
+
+Outcome = tuple[str, Recognition | HandwritingError]
+
+
+def expand(paths: Sequence[str]) -> list[str]:
+    """Each path as given, a folder replaced by its image files (by suffix, recursively, in
+    sorted order). Paths that do not exist are kept: reading them gives their error."""
+    out = []
+    for p in paths:
+        if Path(p).is_dir():
+            found = (f for f in Path(p).rglob("*") if f.suffix.lower() in SUFFIXES and f.is_file())
+            out += sorted(str(f) for f in found)
+        else:
+            out.append(p)
+    return out
+
+
+def already_read(jsonl: Path) -> set[str]:
+    """The files a previous run recorded in ``jsonl``; a last line cut short (the run was
+    killed while writing it) is removed from the file, so its picture is read again."""
+    if not jsonl.is_file():
+        return set()
+    data = jsonl.read_bytes()
+    done, good = set(), 0
+    for line in data.splitlines(keepends=True):
+        try:
+            if not line.endswith(b"\n"):
+                raise ValueError("cut short")
+            done.add(json.loads(line)["file"])
+        except (ValueError, KeyError, TypeError):
+            break
+        good += len(line)
+    if good < len(data):
+        with open(jsonl, "r+b") as f:
+            f.truncate(good)
+    return done
+
+
+def read_all(
+    files: Sequence[str], model_path: str | None, workers: int, threshold: float, top_k: int
+) -> Iterator[Outcome]:
+    """(file, its Recognition or error) for each file, in order; with ``workers`` > 1 and
+    enough files, read in that many processes."""
+    chunks = [list(files[i : i + CHUNK]) for i in range(0, len(files), CHUNK)]
+    settings = (model_path, threshold, top_k)
+    if workers <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            yield from _read_chunk(chunk, *settings)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_one_thread) as pool:
+        for outcomes in pool.map(_read_chunk, chunks, *([s] * len(chunks) for s in settings)):
+            yield from outcomes
+
+
+def _read_chunk(files: list[str], model_path: str | None, threshold: float, top_k: int) -> list[Outcome]:
+    model = load_model(model_path)  # cached: loaded once per process
+    return list(zip(files, recognize_many(files, model, threshold, top_k), strict=True))
+
+
+def _one_thread() -> None:
+    """In a worker: the engine and NumPy's BLAS on one thread each, since the processes
+    already share the cores."""
+    from threadpoolctl import threadpool_limits
+
+    use_cores(1)
+    threadpool_limits(1)
