@@ -58,6 +58,7 @@ def test_seed_preset_trains(tmp_path):
     result = run("train", "--preset", "seed", "--dataset", "digits", "--epochs", "3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "seed-digits.npz").is_file()
+    assert "64-16-16-10 sigmoid" in result.stdout  # the UCI digits' 8x8 inputs, not MNIST's 784
 
 
 @pytest.mark.parametrize(

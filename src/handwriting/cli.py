@@ -233,7 +233,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     preset = PRESETS[args.preset]
     epochs = args.epochs or preset.epochs
     print(f"Data: {dataset.summary()}")
-    print(f"Preset {preset.name}: {preset.description}")
+    print(f"Preset {preset.name}: {preset.describe(dataset.image_shape)}")
     if preset.open_set:
         print("Adding style variants and non-digits, each read by the recognizer's segmentation (minutes)")
     out = _destination(args.out, f"{args.preset}-{dataset.name}.npz")
@@ -267,6 +267,13 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     m = model.meta["metrics"]
     n_test = model.meta["dataset"]["n_test"]
     right = round(m["test_accuracy"] * n_test)
+    tr = model.meta["training"]
+    if tr["epochs_run"] < tr["epochs"]:
+        print(
+            f"Early stopping ended training after epoch {tr['epochs_run']} of {tr['epochs']}: validation "
+            f"accuracy had not improved for {preset.patience} epochs; the weights of epoch "
+            f"{tr['best_epoch']}, its best, are kept"
+        )
     print(f"Test: {right:,} of {n_test:,} held-out digits recognized ({100 * m['test_accuracy']:.2f}%)")
     if "test_ece" in m:
         print(

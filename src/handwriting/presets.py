@@ -3,6 +3,7 @@ validation split (see BENCHMARKS.md for how each was measured)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -49,6 +50,10 @@ class Preset:
     patience: int | None = None  # early stopping on validation accuracy
     augment: Augment | None = None  # random distortions of each training batch
     open_set: bool = False  # add style variants and "not a digit" examples (data.openset)
+
+    def describe(self, image_shape: tuple[int, ...]) -> str:
+        """The description, with the network's real input size for images of ``image_shape``."""
+        return self.description.replace("{inputs}", str(math.prod(image_shape)))
 
     def build(self, image_shape: tuple[int, ...], rng: np.random.Generator, classes: int = 10) -> Network:
         return Network(self.layers(tuple(image_shape), classes), self.loss(), rng)  # type: ignore[arg-type]
@@ -130,8 +135,7 @@ def _cnn3_layers(shape: tuple[int, ...], classes: int) -> list[Layer]:
 PRESETS: dict[str, Preset] = {
     "seed": Preset(
         "seed",
-        "the original train.py network, made correct: 784-16-16-10 sigmoid (on MNIST), "
-        "quadratic cost, plain SGD",
+        "the original train.py network, made correct: {inputs}-16-16-10 sigmoid, quadratic cost, plain SGD",
         _seed_layers,
         QuadraticCost,
         "sgd",
@@ -141,7 +145,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "mlp": Preset(
         "mlp",
-        "one hidden layer of 800 ReLU units (784-800-10 on MNIST), softmax cross-entropy, "
+        "one hidden layer of 800 ReLU units ({inputs}-800-10), softmax cross-entropy, "
         "Nesterov momentum, cosine learning rate",
         _mlp_layers,
         SoftmaxCrossEntropy,
