@@ -27,13 +27,18 @@ def _plt():
 def learning_curves(model: Model, out: Path) -> Path:
     """Cost and accuracy per epoch, on the training batches and on the validation split."""
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     h = model.meta.get("history", {})
     epochs = np.arange(1, len(h.get("loss", [])) + 1)
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
     a.plot(epochs, h.get("loss", []), marker="o", label="training (running)")
     if h.get("val_loss"):
         a.plot(epochs, h["val_loss"], marker="o", label="validation")
+    smoothing = getattr(model.network.loss, "label_smoothing", 0.0)
     a.set(xlabel="epoch", ylabel="cost", title="Cost")
+    if smoothing:  # the smoothed targets are never met exactly: the cost cannot reach 0
+        a.set_title(f"Cost (label smoothing {smoothing:g}: it levels off above 0)", fontsize=10)
     b.plot(epochs, 100 * np.asarray(h.get("accuracy", [])), marker="o", label="training (running)")
     if h.get("val_accuracy"):
         b.plot(epochs, 100 * np.asarray(h["val_accuracy"]), marker="o", label="validation")
@@ -41,6 +46,7 @@ def learning_curves(model: Model, out: Path) -> Path:
     for ax in (a, b):
         ax.grid(alpha=0.3)
         ax.legend()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.tight_layout()
     path = out / "learning-curves.png"
     fig.savefig(path)
@@ -120,11 +126,12 @@ def first_layer(model: Model, out: Path, limit: int = 64) -> Path | None:
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.0, rows * 1.0 + 0.4), dpi=110, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
+    m = float(np.abs(tiles).max()) or 1.0  # one scale for all, so the tiles compare
     for ax, tile in zip(axes.ravel(), tiles, strict=False):
-        m = np.abs(tile).max() or 1.0
-        ax.imshow(tile, cmap="RdBu", vmin=-m, vmax=m)
-    fig.suptitle(title, fontsize=9)
+        shown = ax.imshow(tile, cmap="RdBu", vmin=-m, vmax=m)
+    fig.suptitle(title + " (red < 0 < blue)", fontsize=9)
     fig.tight_layout()
+    fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
     path = out / "first-layer.png"
     fig.savefig(path)
     plt.close(fig)
