@@ -1,10 +1,25 @@
 """handwriting: a neural network written from scratch in NumPy that learns to read digits.
 
 ``handwriting.recognize(image)`` reads the digits in a picture with the pretrained model.
+The recognizer (and with it Pillow and OpenCV) is imported when first used, so the engine,
+``handwriting.nn``, imports with NumPy alone.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
-from .recognizer import Recognition, recognize
+if TYPE_CHECKING:
+    from .recognizer import Recognition, recognize
 
 __all__ = ["Recognition", "__version__", "recognize"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Recognition", "recognize"):
+        from . import recognizer
+
+        return getattr(recognizer, name)
+    raise AttributeError(f"module 'handwriting' has no attribute {name!r}")

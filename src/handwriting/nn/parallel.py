@@ -30,8 +30,6 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from threadpoolctl import ThreadpoolController
-
 from .backend import xp
 
 _cores = os.cpu_count() or 1  # how many cores batch work is shared among (see use_cores)
@@ -54,7 +52,9 @@ def _pool() -> ThreadPoolExecutor:
 
 
 @cache
-def _blas() -> ThreadpoolController:
+def _blas() -> Any:
+    from threadpoolctl import ThreadpoolController  # imported when first needed, like the threads
+
     return ThreadpoolController()  # finds the BLAS library NumPy loaded, once
 
 
