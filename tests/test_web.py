@@ -156,6 +156,19 @@ def test_wrong_method_and_path(server):
     assert code == 404 and "error" in result
     code, result = request(server.url + "/healthz", b"x", "text/plain", method="POST")
     assert code == 405 and "error" in result
+    try:
+        urllib.request.urlopen(urllib.request.Request(server.url + "/api/recognize"), timeout=10)
+    except urllib.error.HTTPError as e:
+        assert e.code == 405 and e.headers["Allow"] == "POST"
+    else:
+        raise AssertionError("GET /api/recognize answered")
+
+
+def test_the_page_has_an_icon(server):
+    with urllib.request.urlopen(server.url + "/favicon.ico", timeout=10) as r:
+        assert r.status == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    with urllib.request.urlopen(server.url + "/", timeout=10) as r:
+        assert b'rel="icon"' in r.read()
 
 
 def test_many_simultaneous_requests_are_answered_correctly(server):

@@ -25,7 +25,7 @@ from PIL import Image
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -102,6 +102,8 @@ def create_app(
             result = await run_in_threadpool(_recognize, data)
         except BadRequest as e:
             return JSONResponse({"error": e.message}, status_code=e.status)
+        except ClientDisconnect:  # gone mid-upload: nobody to answer, nothing worth a traceback
+            return JSONResponse({"error": "the client went away"}, status_code=400)
         return JSONResponse(result)
 
     def _recognize(data: bytes) -> dict[str, Any]:
@@ -133,19 +135,23 @@ def create_app(
             }
         )
 
+    async def favicon(request: Request) -> FileResponse:
+        return FileResponse(str(static / "favicon.svg"), media_type="image/svg+xml")
+
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
-        return JSONResponse({"error": detail}, status_code=status)
+        if isinstance(exc, HTTPException):  # its headers too: a 405's Allow names the methods
+            return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"error": "internal error"}, status_code=500)
 
     routes = [
         Route("/", index, methods=["GET"]),
         Route("/api/recognize", api_recognize, methods=["POST"]),
         Route("/api/model", api_model, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),  # asked for by browsers whatever the page says
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: http_error})
