@@ -183,6 +183,15 @@ def test_cli_shows_and_saves_what_the_network_saw(pictures, tmp_path):
     assert Image.open(tmp_path / "seen" / "year-1.png").size == (28, 28)
 
 
+def test_cli_show_wraps_long_numbers(tmp_path):
+    render("0123456789", height=60).save(tmp_path / "long.png")
+    result = cli("long.png", "--show", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("long.png: 0123456789")
+    rows = result.stdout.splitlines()[1:]
+    assert len(rows) == 28 + 1 + 28  # 8 digits, a blank line, the other 2
+    assert max(len(r) for r in rows) == 2 + 8 * 56 + 7 * 3
+
+
 def test_cli_bad_model_is_one_line(pictures):
     result = cli("year.png", "--model", "nope.npz", cwd=pictures)
     assert (

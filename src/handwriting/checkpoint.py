@@ -148,6 +148,16 @@ def load(path: Path) -> Checkpoint:
         raise HandwritingError(f"{path}: damaged checkpoint ({type(e).__name__}: {e})") from None
 
 
+def restore(found: Checkpoint, network: Network, optimizer: Optimizer, stopper: EarlyStopping | None) -> None:
+    """Put back what :func:`save` wrote: the parameters, the optimizer's memory, the random
+    generator's state and early stopping's state (the history and settings are the caller's)."""
+    network.set_params(found.params)
+    optimizer.load_state_dict(found.optimizer)
+    network.rng.bit_generator.state = found.rng_state
+    if stopper is not None and found.stopper is not None:
+        stopper.resume(found.stopper)
+
+
 def readable(path: Path) -> bool:
     try:
         load(path)

@@ -338,7 +338,7 @@ def _newest_checkpoint(folder: str | None) -> int | None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .training import evaluate
+    from .evaluation import evaluate
 
     models = [Model.load(path) for path in args.models]
     names = {_digits_of(m) for m in models}
@@ -542,9 +542,10 @@ def _print_found(name: str, found: Recognition, args: argparse.Namespace) -> Non
             print(f"  digit {i + 1}: " + ", ".join(f"{d} {p:.2f}" for d, p in row))
     if args.show:
         for start in range(0, len(found.images), SHOW_PER_ROW):
+            if start:
+                print()  # between rows of digits
             for line in zip(*(_ascii(p) for p in found.images[start : start + SHOW_PER_ROW]), strict=True):
                 print("  " + " | ".join(line))
-            print()
 
 
 def _os_error(e: OSError) -> str:

@@ -176,7 +176,10 @@ def recognize_many(
         except HandwritingError as e:
             found.append(e)
     digits = [d.pixels for f in found if isinstance(f, _Found) for d in f.page.digits]
-    proba = model.predict_proba(np.stack(digits)) if digits else np.zeros((0, N_DIGITS))
+    try:
+        proba = model.predict_proba(np.stack(digits)) if digits else np.zeros((0, N_DIGITS))
+    except HandwritingError as e:  # the model fails on these digits: each picture gets the error
+        return [e if isinstance(f, _Found) else f for f in found]
     results: list[Recognition | HandwritingError] = []
     start = 0
     for f in found:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import ECE_BINS, calibration_error, reliability
 from .data import Dataset
-from .metrics import confusion_matrix
+from .evaluation import evaluate
 from .model import Model
 
 
@@ -77,6 +77,9 @@ def confusion(cm: np.ndarray, out: Path) -> Path:
         xticks=range(len(cm)),
         yticks=range(len(cm)),
     )
+    names = [str(c) if c < 10 else "none" for c in range(len(cm))]  # class 10: "not a digit"
+    ax.set_xticklabels(names)
+    ax.set_yticklabels(names)
     fig.tight_layout()
     path = out / "confusion.png"
     fig.savefig(path)
@@ -84,11 +87,12 @@ def confusion(cm: np.ndarray, out: Path) -> Path:
     return path
 
 
-def mistakes(proba: np.ndarray, ds: Dataset, out: Path, limit: int = 40) -> tuple[Path, int]:
+def mistakes(
+    proba: np.ndarray, guess: np.ndarray, ds: Dataset, out: Path, limit: int = 40
+) -> tuple[Path, int]:
     """The test digits the model gets wrong (``proba``: its class probabilities for the test
-    set), with its guess and confidence."""
+    set, ``guess``: its decisions), with its guess and confidence."""
     plt = _plt()
-    guess = proba.argmax(axis=1)
     wrong = np.flatnonzero(guess != ds.y_test)
     shown = wrong[:limit]
     cols = 10
@@ -98,7 +102,8 @@ def mistakes(proba: np.ndarray, ds: Dataset, out: Path, limit: int = 40) -> tupl
         ax.axis("off")
     for ax, i in zip(axes.ravel(), shown, strict=False):
         ax.imshow(ds.x_test[i], cmap="gray_r")
-        ax.set_title(f"{ds.y_test[i]}→{guess[i]} {100 * proba[i, guess[i]]:.0f}%", fontsize=7)
+        said = str(guess[i]) if guess[i] < 10 else "none"  # class 10: "not a digit"
+        ax.set_title(f"{ds.y_test[i]}→{said} {100 * proba[i, guess[i]]:.0f}%", fontsize=7)
     fig.suptitle(f"{len(wrong)} of {len(ds.y_test)} test digits misread (true→guess, confidence)", fontsize=9)
     fig.tight_layout()
     path = out / "mistakes.png"
@@ -176,15 +181,14 @@ def reliability_diagram(proba: np.ndarray, labels: np.ndarray, out: Path) -> Pat
 def write_report(model: Model, model_name: str, ds: Dataset, out: Path) -> Path:
     """All figures into ``out``, and ``out/report.html`` with them embedded."""
     out.mkdir(parents=True, exist_ok=True)
-    proba = model.predict_proba(ds.x_test)  # once, for every figure that needs it
-    cm = confusion_matrix(ds.y_test, proba.argmax(axis=1), proba.shape[1])
-    accuracy = float(np.trace(cm) / cm.sum())
+    scored = evaluate([model], ds.x_test, ds.y_test)  # once, for every figure that needs it
+    proba, cm, accuracy = scored["probabilities"], scored["confusion"], scored["accuracy"]
     figures = [
         ("Learning curves", learning_curves(model, out)),
         ("Confusion matrix", confusion(cm, out)),
         ("Are the confidences probabilities?", reliability_diagram(proba, ds.y_test, out)),
     ]
-    wrong_path, n_wrong = mistakes(proba, ds, out)
+    wrong_path, n_wrong = mistakes(proba, scored["decided"], ds, out)
     figures.append((f"Misread test digits ({n_wrong})", wrong_path))
     layer_path = first_layer(model, out)
     if layer_path is not None:

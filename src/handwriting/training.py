@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,10 @@ import numpy as np
 from . import __version__, checkpoint
 from .calibration import expected_calibration_error, fit_temperature, softmax_t
 from .data import Dataset
-from .data.augment import TTA_SHIFTS, shifted
 from .data.openset import NOT_A_DIGIT, with_open_set
 from .errors import HandwritingError
-from .metrics import confusion_matrix
 from .model import NOT_A_DIGIT_LABEL, Model
-from .nn import Callback, EarlyStopping, Network, SoftmaxCrossEntropy
+from .nn import Callback, EarlyStopping, Network, Optimizer, SoftmaxCrossEntropy
 from .presets import PRESETS
 
 
@@ -79,11 +77,7 @@ def train(
                 f"{found.path} was made by a different run ({_differences(found.settings, settings)}); "
                 "resume with the same options, or choose another folder"
             )
-        network.set_params(found.params)
-        optimizer.load_state_dict(found.optimizer)
-        network.rng.bit_generator.state = found.rng_state
-        if stopper is not None and found.stopper is not None:
-            stopper.resume(found.stopper)
+        checkpoint.restore(found, network, optimizer, stopper)
         start_epoch, previous, stopped = found.epoch, found.history, bool(found.history.get("stopped"))
         older = [p for e, p in checkpoint.listed(found.path.parent) if e < found.epoch]
         kept = [p for p in older if checkpoint.readable(p)] + [found.path]
@@ -117,9 +111,25 @@ def train(
         for k in ("loss", "accuracy", "lr", "seconds", "val_loss", "val_accuracy")
         if k in previous or k in history
     }
-    seconds = float(sum(history.get("seconds", [])))
     if stopper is not None:
         history["best_epoch"] = stopper.best_epoch + 1
+    run = {"command": command, "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr}
+    return _trained_model(network, dataset, preset, run, optimizer, history, start_epoch)
+
+
+def _trained_model(
+    network: Network,
+    dataset: Dataset,
+    preset: str,
+    run: dict[str, Any],
+    optimizer: Optimizer,
+    history: dict[str, Any],
+    start_epoch: int,
+) -> Model:
+    """The trained network and its record, built in one place: what was trained on what, how,
+    and how well (validation and test measured once, here, at the very end); calibrated."""
+    p = PRESETS[preset]
+    seconds = float(sum(history.get("seconds", [])))
     val = network.evaluate(dataset.x_val, dataset.y_val)
     test = network.evaluate(dataset.x_test, dataset.y_test)
     calibration = _calibrate(network, dataset)
@@ -138,14 +148,14 @@ def train(
             "n_test": len(dataset.y_test),
         },
         "training": {
-            "command": command,
-            "seed": seed,
-            "epochs": epochs,
+            "command": run["command"],
+            "seed": run["seed"],
+            "epochs": run["epochs"],
             "epochs_run": len(history["loss"]),
             "resumed_from_epoch": start_epoch or None,
             "best_epoch": history.get("best_epoch"),
-            "batch_size": batch_size,
-            "optimizer": {"type": type(optimizer).__name__, **optimizer.config(), "lr": lr},
+            "batch_size": run["batch_size"],
+            "optimizer": {"type": type(optimizer).__name__, **optimizer.config(), "lr": run["lr"]},
             "schedule": p.schedule,
             "augment": p.augment.config() if p.augment else None,
             "seconds": round(seconds, 2),
@@ -225,39 +235,3 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
     return (
         ", ".join(f"{k}: {a.get(k)!r} there, {b.get(k)!r} now" for k in keys if k != "files") or "data files"
     )
-
-
-def evaluate(
-    models: Sequence[Model], images: np.ndarray, labels: np.ndarray, tta: bool = False
-) -> dict[str, Any]:
-    """Accuracy, confusion matrix and calibration error on (images, labels) of one model, or
-    of an ensemble:
-    several models' class probabilities averaged, then the most probable class taken.
-    With ``tta`` (test-time augmentation), each model's probabilities are themselves the
-    average over the image and its four one-pixel shifts. ``members`` lists each model's
-    own accuracy."""
-    if not models:
-        raise ValueError("no model to evaluate")
-    shapes = {m.image_shape for m in models}
-    if len(shapes) > 1:
-        raise ValueError(f"these models read images of different sizes: {sorted(shapes)}")
-    if len({len(m.meta["classes"]) for m in models}) > 1:
-        raise ValueError(
-            "these models tell apart different classes (one has 'not a digit'); ensemble alike models"
-        )
-    views = [shifted(images, dy, dx) for dy, dx in TTA_SHIFTS] if tta else [images]
-    probabilities = [np.mean([m.predict_proba(v) for v in views], axis=0) for m in models]
-    n_classes = probabilities[0].shape[1]
-
-    def score(p: np.ndarray) -> tuple[float, np.ndarray]:
-        cm = confusion_matrix(labels, models[0].decide(p), n_classes)
-        return float(np.trace(cm) / max(cm.sum(), 1)), cm
-
-    mean = np.mean(probabilities, axis=0)
-    accuracy, cm = score(mean)
-    return {
-        "accuracy": accuracy,
-        "confusion": cm,
-        "members": [score(p)[0] for p in probabilities],
-        "ece": expected_calibration_error(mean, labels),
-    }
