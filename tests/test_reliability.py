@@ -149,7 +149,7 @@ def test_divergence_names_epoch_and_batch_and_keeps_the_last_checkpoint(tmp_path
     ds = toy_dataset()
 
     class Poison(Callback):  # runs after the checkpoint of epoch 2 is written
-        def on_train_begin(self, network):
+        def on_train_begin(self, network, epochs):
             self.network = network
 
         def on_epoch_end(self, epoch, logs):

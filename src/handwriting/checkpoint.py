@@ -204,7 +204,7 @@ class Checkpointer(Callback):
         self.history: dict[str, list[Any]] = {}
         self.written = list(kept or [])  # checkpoints known good, oldest first: pruned as it goes
 
-    def on_train_begin(self, network: Network) -> None:
+    def on_train_begin(self, network: Network, epochs: int) -> None:
         self.network = network
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:

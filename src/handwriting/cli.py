@@ -231,7 +231,6 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             "for MNIST use --dataset mnist (downloads 11 MB once) or --data-dir DIR."
         )
     preset = PRESETS[args.preset]
-    epochs = args.epochs or preset.epochs
     print(f"Data: {dataset.summary()}")
     print(f"Preset {preset.name}: {preset.describe(dataset.image_shape)}")
     if preset.open_set:
@@ -244,11 +243,11 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             model = train(
                 dataset,
                 args.preset,
-                epochs=epochs,
+                epochs=args.epochs,
                 batch_size=args.batch_size,
                 lr=args.lr,
                 seed=args.seed,
-                callbacks=[ProgressBar(epochs)],
+                callbacks=[ProgressBar()],
                 command=shlex.join(["handwriting", *argv]),
                 checkpoint_dir=args.checkpoint_dir,
                 resume=args.resume,

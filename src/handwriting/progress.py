@@ -13,8 +13,11 @@ from .nn import Callback
 class ProgressBar(Callback):
     """Shows the running training loss during an epoch, then the epoch's validation accuracy."""
 
-    def __init__(self, epochs: int, out: TextIO | None = None) -> None:
-        self.epochs, self.out = epochs, out or sys.stdout
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+
+    def on_train_begin(self, network: Any, epochs: int) -> None:
+        self.epochs = epochs
 
     def on_epoch_begin(self, epoch: int, n_batches: int) -> None:
         self.epoch, self.total, self.seen = epoch, 0.0, 0

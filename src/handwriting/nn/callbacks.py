@@ -10,9 +10,10 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    """Override any of these; ``fit`` calls them in order. Set ``network.stop_training`` to stop."""
+    """Override any of these; ``fit`` calls them in order. Set ``network.stop_training`` to stop.
+    ``on_train_begin`` is told the run's number of epochs (a resumed run counts them all)."""
 
-    def on_train_begin(self, network: Network) -> None: ...
+    def on_train_begin(self, network: Network, epochs: int) -> None: ...
 
     def on_epoch_begin(self, epoch: int, n_batches: int) -> None: ...
 
@@ -33,7 +34,7 @@ class EarlyStopping(Callback):
         self.monitor, self.patience, self.restore_best = monitor, int(patience), restore_best
         self.sign = -1.0 if monitor.endswith("loss") else 1.0
 
-    def on_train_begin(self, network: Network) -> None:
+    def on_train_begin(self, network: Network, epochs: int) -> None:
         self.network = network
         if getattr(self, "_resumed", False):
             self._resumed = False

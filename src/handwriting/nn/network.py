@@ -163,7 +163,7 @@ class Network:
         n_batches = -(-n // batch_size)
         self.stop_training = False
         for cb in callbacks:
-            cb.on_train_begin(self)
+            cb.on_train_begin(self, epochs)
         with self._threads():
             for epoch in range(initial_epoch, epochs):
                 for cb in callbacks:
