@@ -11,8 +11,8 @@ from .layers import LAYERS, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Res
 from .losses import LOSSES, Loss, QuadraticCost, SoftmaxCrossEntropy
 from .network import DivergenceError, Network, forward_cost
 from .norm import BatchNorm
-from .optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
-from .schedules import SCHEDULES, Constant, Cosine, OneCycle, Schedule, Step
+from .optim import SGD, Adam, AdamW, Optimizer
+from .schedules import Constant, Cosine, OneCycle, Schedule, Step
 
 __all__ = [
     "Adam",
@@ -37,13 +37,11 @@ __all__ = [
     "Loss",
     "MaxPool2D",
     "Network",
-    "OPTIMIZERS",
     "OneCycle",
     "Optimizer",
     "QuadraticCost",
     "ReLU",
     "Reshape",
-    "SCHEDULES",
     "SGD",
     "Schedule",
     "Sigmoid",

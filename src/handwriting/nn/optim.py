@@ -158,6 +158,3 @@ class AdamW(Adam):
             super().step(params)
         finally:
             self.weight_decay = decay
-
-
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

@@ -87,11 +87,3 @@ class OneCycle(Schedule):
             "div": self.div,
             "final_div": self.final_div,
         }
-
-
-SCHEDULES: dict[str, type[Schedule]] = {
-    "constant": Constant,
-    "step": Step,
-    "cosine": Cosine,
-    "onecycle": OneCycle,
-}
