@@ -30,7 +30,6 @@ __all__ = [
     "Flatten",
     "GlobalAvgPool2D",
     "LAYERS",
-    "forward_cost",
     "LOSSES",
     "Layer",
     "LeakyReLU",
@@ -48,6 +47,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "Step",
     "Tanh",
+    "forward_cost",
     "set_backend",
     "xp",
 ]
