@@ -109,7 +109,7 @@ def test_training_does_not_depend_on_the_number_of_cores(monkeypatch):
     X, y = rng.random((40, 144), dtype=np.float32), rng.integers(0, 10, 40)
     params = []
     for workers in (1, 2):
-        monkeypatch.setattr(parallel, "_WORKERS", workers)
+        monkeypatch.setattr(parallel, "_cores", workers)
         net = small_cnn(0)
         net.fit(X, y, optimizer=SGD(0.1, momentum=0.9), epochs=2, batch_size=16)
         params.append(net.get_params())
