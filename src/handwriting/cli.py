@@ -267,11 +267,10 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     n_test = model.meta["dataset"]["n_test"]
     right = round(m["test_accuracy"] * n_test)
     tr = model.meta["training"]
-    if tr["epochs_run"] < tr["epochs"]:
+    if tr["epochs_run"] < tr["epochs"]:  # (the progress bar has said which epoch's weights are kept)
         print(
             f"Early stopping ended training after epoch {tr['epochs_run']} of {tr['epochs']}: validation "
-            f"accuracy had not improved for {preset.patience} epochs; the weights of epoch "
-            f"{tr['best_epoch']}, its best, are kept"
+            f"accuracy had not improved for {preset.patience} epochs"
         )
     print(f"Test: {right:,} of {n_test:,} held-out digits recognized ({100 * m['test_accuracy']:.2f}%)")
     if "test_ece" in m:
