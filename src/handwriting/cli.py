@@ -166,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=_positive_int, default=8000, help="port (default: 8000)")
     v.add_argument("--model", metavar="FILE", help="model file (default: the pretrained model)")
 
+    x = sub.add_parser("export", help="write a model for another runtime (ONNX)")
+    x.add_argument("model", metavar="MODEL", help="a model file (or 'pretrained', the one in the package)")
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="the format (default: onnx)")
+    x.add_argument("--out", metavar="FILE", required=True, help="the file to write")
+
     p = sub.add_parser("report", help="figures and an HTML page about a trained model")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--out", metavar="DIR", default="report", help="folder to write into (default: report)")
@@ -192,6 +197,19 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(args.model)
     print(f"Serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import to_onnx
+    from .recognizer import pretrained_path
+
+    model = Model.load(pretrained_path() if args.model == "pretrained" else args.model)
+    to_onnx(model, args.out)
+    print(
+        f"wrote {args.out}: input images (N, {model.image_shape[0]}, {model.image_shape[1]}), "
+        f"output probabilities (N, {len(model.meta['classes'])})"
+    )
     return 0
 
 
@@ -578,6 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "export":
+            return _export(args)
         return _info(args)
     except (HandwritingError, ValueError) as e:
         print(f"handwriting: error: {e}", file=sys.stderr)
