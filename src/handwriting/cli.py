@@ -472,7 +472,7 @@ def _ascii(image: np.ndarray) -> list[str]:
 def _recognize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .folders import already_read, expand, read_all
+    from .folders import already_read, expand, read_all, record
     from .recognizer import load_model
 
     if args.resume and not args.jsonl:
@@ -498,16 +498,13 @@ def _recognize(args: argparse.Namespace) -> int:
                 if isinstance(found, HandwritingError):
                     failed += 1
                     bar.write(f"handwriting: error: {found}", file=sys.stderr)
-                    record = {"file": name, "error": str(found)}
-                else:
-                    record = {"file": name, **found.as_dict()}
-                    if out_dir is not None:
-                        _save_images(found.images, out_dir, Path(name).stem)
+                elif out_dir is not None:
+                    _save_images(found.images, out_dir, Path(name).stem)
                 if sink is not None:
-                    sink.write(json.dumps(record) + "\n")
+                    sink.write(json.dumps(record(name, found)) + "\n")
                     sink.flush()  # a killed run loses at most the line it was writing
                 elif args.json:
-                    results.append(record)
+                    results.append(record(name, found))
                 elif not isinstance(found, HandwritingError):
                     _print_found(name, found, args)
     finally:

@@ -1,6 +1,10 @@
 """Reading many pictures: folders expanded to their image files, the work shared among
 processes (each loads the model once and classifies the digits of a chunk of pictures in one
 forward pass), and a JSON-lines file that a run appends to as it goes and can resume from.
+
+When one machine is not enough, :func:`read_partition` is what a Dask cluster maps over
+partitions of the file list (``dask.bag``; see README): each worker process loads the model
+once, and the records are the ``--jsonl`` ones.
 """
 
 from __future__ import annotations
@@ -82,3 +86,19 @@ def _one_thread() -> None:
 
     use_cores(1)
     threadpool_limits(1)
+
+
+def read_partition(
+    files: Sequence[str], model_path: str | None = None, threshold: float = 0.5, top_k: int = 1
+) -> list[dict[str, object]]:
+    """One record per file, as ``--jsonl`` writes them (``{"file", ...}`` or ``{"file",
+    "error"}``), for a partition of files on a Dask worker (or anywhere): plain data, so it
+    travels between processes; the model is loaded once per process."""
+    return [record(name, found) for name, found in _read_chunk(list(files), model_path, threshold, top_k)]
+
+
+def record(name: str, found: Recognition | HandwritingError) -> dict[str, object]:
+    """One picture's JSON record: ``{"file", **the result}``, or ``{"file", "error"}``."""
+    if isinstance(found, HandwritingError):
+        return {"file": name, "error": str(found)}
+    return {"file": name, **found.as_dict()}
