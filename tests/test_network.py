@@ -143,3 +143,17 @@ def test_training_in_two_calls_equals_one_call():
 
     once, twice = run([(0, 4)]), run([(0, 1), (1, 4)])
     assert all(np.array_equal(a, b) for a, b in zip(once, twice, strict=True))
+
+
+def test_weight_decay_shrinks_weights_only_as_each_layer_declares():
+    """Weights decay; biases and batch norm's scale and shift do not (optim.py's rule)."""
+    from handwriting.nn import SGD, BatchNorm, Dense, Network, ReLU, SoftmaxCrossEntropy
+
+    net = Network([Dense(4, 3), BatchNorm(3), ReLU(), Dense(3, 2)], SoftmaxCrossEntropy())
+    for layer in net.layers:
+        for k in layer.params:
+            layer.grads[k] = np.zeros_like(layer.params[k])  # no gradient: only decay moves anything
+    before = [p.copy() for p, _, _ in net.parameters()]
+    SGD(0.1, weight_decay=0.5).step(net.parameters())
+    moved = [not np.array_equal(b, p) for b, (p, _, _) in zip(before, net.parameters(), strict=True)]
+    assert moved == [True, False, False, False, True, False]  # W, b, gamma, beta, W, b

@@ -66,6 +66,7 @@ class Conv2D(Layer):
     """
 
     shares_work = True
+    decay = ("W",)
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ class Layer:
     """Base class: a layer with no parameters unless a subclass adds them."""
 
     shares_work = False  # True: shares its work among the cores itself (see parallel.py)
+    decay: tuple[str, ...] = ()  # the parameters weight decay shrinks (weights, not biases)
 
     def __init__(self) -> None:
         self.params: dict[str, Any] = {}  # trained by the optimizer
@@ -75,6 +76,8 @@ class Dense(Layer):
     (``matmul`` is ``@``; in a convolutional network it shares the rows of the result among
     the CPU cores: see parallel.py.)
     """
+
+    decay = ("W",)
 
     def __init__(self, n_in: int, n_out: int, init: str = "xavier") -> None:
         super().__init__()

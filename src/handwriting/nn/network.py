@@ -73,8 +73,12 @@ class Network:
 
     # ----- parameters ---------------------------------------------------------------
     def parameters(self) -> list[tuple[Any, Any, bool]]:
-        """(w, dC/dw, decay?) for every parameter; weight matrices decay, biases do not."""
-        return [(layer.params[k], layer.grads[k], k != "b") for layer in self.layers for k in layer.params]
+        """(w, dC/dw, decay?) for every parameter; each layer says which of its parameters
+        decay (``Layer.decay``: the weights of Dense and Conv2D; never biases, nor batch norm's
+        scale and shift)."""
+        return [
+            (layer.params[k], layer.grads[k], k in layer.decay) for layer in self.layers for k in layer.params
+        ]
 
     def _slots(self) -> list[tuple[dict[str, Any], str, str]]:
         return [

@@ -1,6 +1,7 @@
 """Optimizers: given each parameter w and its gradient g = dC/dw, take one step *down* the
 gradient. Weight decay adds the L2 term (lambda/2)||w||^2 to the cost, i.e. lambda w to g,
-for weights only (never biases).
+for the parameters each layer names in ``Layer.decay``: weights, never biases nor batch norm's
+scale and shift.
 
 Updates run in place, with per-parameter scratch arrays kept between steps, because on
 a small network allocating fresh arrays for every step costs as much as the step itself.
