@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -480,7 +481,6 @@ def _recognize(args: argparse.Namespace) -> int:
     load_model(args.model)  # a bad model file is one line, before any picture
     out_dir = _folder_for_images(args.save_preprocessed)
     files = expand(args.images)
-    sink = None
     if args.jsonl:
         done = already_read(Path(args.jsonl)) if args.resume else set()
         if not args.resume and Path(args.jsonl).is_file() and Path(args.jsonl).stat().st_size:
@@ -489,30 +489,28 @@ def _recognize(args: argparse.Namespace) -> int:
                 "or choose another file"
             )
         files = [f for f in files if f not in done]
-        sink = open(args.jsonl, "a", encoding="utf-8")  # noqa: SIM115 (closed below, also on errors)
     results, failed = [], 0
-    try:
-        with tqdm(total=len(files), unit=" pictures", file=sys.stderr, disable=None if sink else True) as bar:
-            for name, found in read_all(files, args.model, args.workers, args.threshold, args.top_k):
-                bar.update()
-                if isinstance(found, HandwritingError):
-                    failed += 1
-                    bar.write(f"handwriting: error: {found}", file=sys.stderr)
-                elif out_dir is not None:
-                    _save_images(found.images, out_dir, Path(name).stem)
-                if sink is not None:
-                    sink.write(json.dumps(record(name, found)) + "\n")
-                    sink.flush()  # a killed run loses at most the line it was writing
-                elif args.json:
-                    results.append(record(name, found))
-                elif not isinstance(found, HandwritingError):
-                    _print_found(name, found, args)
-    finally:
-        if sink is not None:
-            sink.close()
+    with (
+        open(args.jsonl, "a", encoding="utf-8") if args.jsonl else contextlib.nullcontext() as sink,
+        tqdm(total=len(files), unit=" pictures", file=sys.stderr, disable=None if sink else True) as bar,
+    ):
+        for name, found in read_all(files, args.model, args.workers, args.threshold, args.top_k):
+            bar.update()
+            if isinstance(found, HandwritingError):
+                failed += 1
+                bar.write(f"handwriting: error: {found}", file=sys.stderr)
+            elif out_dir is not None:
+                _save_images(found.images, out_dir, Path(name).stem)
+            if sink is not None:
+                sink.write(json.dumps(record(name, found)) + "\n")
+                sink.flush()  # a killed run loses at most the line it was writing
+            elif args.json:
+                results.append(record(name, found))
+            elif not isinstance(found, HandwritingError):
+                _print_found(name, found, args)
     if args.json:
         print(json.dumps(results))
-    if sink is not None:
+    if args.jsonl:
         print(f"{len(files) - failed:,} pictures read into {args.jsonl}, {failed:,} failed")
     return 1 if failed else 0
 

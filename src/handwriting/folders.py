@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from .errors import HandwritingError
@@ -64,13 +65,13 @@ def read_all(
     """(file, its Recognition or error) for each file, in order; with ``workers`` > 1 and
     enough files, read in that many processes."""
     chunks = [list(files[i : i + CHUNK]) for i in range(0, len(files), CHUNK)]
-    settings = (model_path, threshold, top_k)
+    read = partial(_read_chunk, model_path=model_path, threshold=threshold, top_k=top_k)
     if workers <= 1 or len(chunks) <= 1:
         for chunk in chunks:
-            yield from _read_chunk(chunk, *settings)
+            yield from read(chunk)
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), initializer=_one_thread) as pool:
-        for outcomes in pool.map(_read_chunk, chunks, *([s] * len(chunks) for s in settings)):
+        for outcomes in pool.map(read, chunks):
             yield from outcomes
 
 

@@ -75,24 +75,20 @@ def build(arch: dict[str, Any], image_shape: tuple[int, ...], n_classes: int) ->
     loss_type, loss_config = (loss, {}) if isinstance(loss, str) else (loss["type"], loss.get("config", {}))
     if loss_type not in LOSSES:
         raise ValueError(f"unknown cost {loss_type!r}")
-    factor, raise_it = limit(), f"(set {LIMIT_ENV} to a factor to raise it)"
+    factor = limit()
+    shape, operations, numbers = forward_cost(layers, tuple(image_shape))  # nothing allocated
     n = sum(layer.size() for layer in layers)
-    if n > MAX_PARAMS * factor:
-        raise ValueError(
-            f"architecture declares {n:,} weights, more than the {MAX_PARAMS * factor:,.0f} "
-            f"allowed {raise_it}"
-        )
-    shape, operations, numbers = forward_cost(layers, tuple(image_shape))
-    if operations > MAX_OPERATIONS * factor:
-        raise ValueError(
-            f"the network needs {operations:,} operations per image, more than the "
-            f"{MAX_OPERATIONS * factor:,.0f} allowed {raise_it}"
-        )
-    if numbers > MAX_NUMBERS * factor:
-        raise ValueError(
-            f"the network holds {numbers:,} numbers per image, more than the "
-            f"{MAX_NUMBERS * factor:,.0f} allowed {raise_it}"
-        )
+    costs = (
+        (n, MAX_PARAMS, "weights"),
+        (operations, MAX_OPERATIONS, "operations per image"),
+        (numbers, MAX_NUMBERS, "numbers held per image"),
+    )
+    for value, cap, what in costs:
+        if value > cap * factor:
+            raise ValueError(
+                f"the network needs {value:,} {what}, more than the {cap * factor:,.0f} allowed "
+                f"(set {LIMIT_ENV} to a factor to raise the limit)"
+            )
     if shape != (n_classes,):
         raise ValueError(f"the network maps one image to shape {shape}, not {n_classes} scores")
     return Network(layers, LOSSES[loss_type](**loss_config), dtype=arch.get("dtype", "float32"))
