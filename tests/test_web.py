@@ -22,7 +22,7 @@ from handwriting.model import Model
 from handwriting.nn import Dense, Flatten, Network, SoftmaxCrossEntropy
 
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
-from handwriting.web.app import create_app  # noqa: E402
+from handwriting.web.app import MAX_PARTS, PixelBudget, create_app  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = (
@@ -135,6 +135,58 @@ def test_limits(small_server):
     Image.new("1", (3000, 3000)).save(bomb, format="PNG")  # 9 megapixels in a few kB
     code, result = request(small_server.url + "/api/recognize", bomb.getvalue(), "image/png")
     assert code == 413 and "pixels" in result["error"]
+
+
+def test_a_form_of_many_parts_is_refused_without_stalling_the_server(server):
+    boundary = "b" * 16
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n' * 50_000).encode()
+    body += f"--{boundary}--\r\n".encode()
+    with ThreadPoolExecutor(2) as pool:
+        flood = pool.submit(
+            request, server.url + "/api/recognize", body, f"multipart/form-data; boundary={boundary}"
+        )
+        start = time.perf_counter()
+        assert request(server.url + "/healthz") == (200, {"status": "ok"})
+        assert time.perf_counter() - start < 1.0
+        code, result = flood.result()
+    assert code == 413 and f"limit is {MAX_PARTS}" in result["error"]
+    few, ctype = multipart("image", png("7"))  # a normal form still passes the count
+    assert request(server.url + "/api/recognize", few, ctype)[0] == 200
+
+
+def test_the_pixel_budget_defers_work_instead_of_growing():
+    budget = PixelBudget(100)
+    assert budget.take(150)  # alone, any single image is let through
+    assert not budget.take(1)  # ... but nothing else while it is decoded
+    budget.give_back(150)
+    assert budget.take(60) and budget.take(40) and not budget.take(1)
+    budget.give_back(60)
+    budget.give_back(40)
+    assert budget.in_flight == 0
+
+
+def test_a_busy_decoder_answers_503_with_retry_after():
+    app = create_app(pixel_budget=1_000_000)
+    s = Server(app)
+    try:
+        data = png("12")
+        assert app.state.budget.take(1_000_000)  # as if a big upload were being decoded
+        code, headers, body = _raw(s.url + "/api/recognize", data)
+        assert code == 503 and headers["Retry-After"] == "1" and "busy" in body["error"]
+        app.state.budget.give_back(1_000_000)
+        code, _, body = _raw(s.url + "/api/recognize", data)
+        assert code == 200 and body["digits"] == "12" and app.state.budget.in_flight == 0
+    finally:
+        s.stop()
+
+
+def _raw(url, data):
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "image/png"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.headers, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, json.loads(e.read())
 
 
 def test_outputs_that_overflow_get_a_json_500(tmp_path):

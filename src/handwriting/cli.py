@@ -188,6 +188,9 @@ def _needs(module: str, extra: str) -> None:
         raise HandwritingError(f"this command needs {module}: pip install 'handwriting[{extra}]'")
 
 
+MAX_CONNECTIONS = 512
+
+
 def _serve(args: argparse.Namespace) -> int:
     _needs("starlette", "web")
     _needs("uvicorn", "web")
@@ -197,7 +200,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     app = create_app(args.model)
     print(f"Serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # Idle keep-alive sockets close after 5 s and open connections are capped below the usual
+    # 1,024-descriptor limit (uvicorn answers 503 past it), so idle clients cannot lock others out.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        timeout_keep_alive=5,
+        limit_concurrency=MAX_CONNECTIONS,
+    )
     return 0
 
 

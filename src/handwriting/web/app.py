@@ -8,7 +8,10 @@
   GET  /healthz           {"status": "ok"}
 
 Every bad request gets a 4xx status and {"error": "..."}; nothing a client sends can take
-the server down. The model is loaded once; recognition runs in worker threads.
+the server down. The model is loaded once; form parsing and recognition run in worker threads,
+never on the event loop, so one heavy request cannot stall the others (or ``/healthz``).
+Decoding draws on a per-process budget of pixels in flight: when it is spent, the answer is
+503 with ``Retry-After`` rather than a server that grows until the machine swaps.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import base64
 import email.parser
 import email.policy
 import io
+import threading
 from importlib import resources
 from typing import Any
 
@@ -35,14 +39,40 @@ from ..recognizer import load_model, recognize
 
 MAX_BYTES = 5 * 1024 * 1024  # largest upload accepted
 MAX_PIXELS = 25_000_000  # largest image (width x height) accepted
+MAX_PARTS = 16  # most parts in a multipart form: the page sends one
+PIXEL_BUDGET = 2 * MAX_PIXELS  # pixels being decoded at once, per process (~0.4 GB of float32 work)
+RETRY_AFTER_S = 1
 
 
 class BadRequest(Exception):
     """A request answered with an error: ``status`` and a one-line ``message`` as JSON."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.headers = status, message, headers
+
+
+class PixelBudget:
+    """Pixels being decoded at once: ``take(n)`` succeeds while the total stays within ``limit``.
+
+    One image alone is always let through (the per-image limit bounds it), so a big upload is
+    served when the server is quiet and deferred when it is busy.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.in_flight = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self.in_flight and self.in_flight + n > self.limit:
+                return False
+            self.in_flight += n
+            return True
+
+    def give_back(self, n: int) -> None:
+        with self._lock:
+            self.in_flight -= n
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -59,12 +89,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _image_bytes(content_type: str, body: bytes) -> bytes:
-    """The image in a request: the ``image`` field of a multipart form, or the body itself."""
+def _image_bytes(content_type: str, body: bytes, max_parts: int = MAX_PARTS) -> bytes:
+    """The image in a request: the ``image`` field of a multipart form, or the body itself.
+
+    A form is parsed only after its parts are counted (a C-speed scan for the boundary), so a
+    body of 100,000 tiny parts is refused in microseconds instead of parsed for seconds.
+    """
     if not body:
         raise BadRequest(400, "empty request: send an image (multipart field 'image', or the raw bytes)")
     if not content_type.lower().startswith("multipart/form-data"):
         return body
+    boundary = content_type.partition("boundary=")[2].split(";")[0].strip().strip('"')
+    if not boundary:
+        raise BadRequest(400, "malformed multipart form: no boundary")
+    parts = body.count(b"--" + boundary.encode("latin-1")) - 1
+    if parts > max_parts:
+        raise BadRequest(413, f"the form has {parts:,} parts; the limit is {max_parts}")
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
     )
@@ -85,11 +125,24 @@ def _png(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _pixels(data: bytes) -> int:
+    """Width x height from the image's header alone (0 when unreadable: recognize says why)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.width * image.height
+    except Exception:  # any undecodable upload is reported by recognize itself
+        return 0
+
+
 def create_app(
-    model_path: str | None = None, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+    model_path: str | None = None,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    pixel_budget: int = PIXEL_BUDGET,
 ) -> Starlette:
     """The app, with its model loaded now (so a bad model file fails at start, not per request)."""
     model = load_model(model_path)
+    budget = PixelBudget(pixel_budget)
     static = resources.files("handwriting") / "web" / "static"
 
     async def index(request: Request) -> FileResponse:
@@ -98,13 +151,26 @@ def create_app(
     async def api_recognize(request: Request) -> JSONResponse:
         try:
             body = await _read_body(request, max_bytes)
-            data = _image_bytes(request.headers.get("content-type", ""), body)
-            result = await run_in_threadpool(_recognize, data)
+            result = await run_in_threadpool(_answer, request.headers.get("content-type", ""), body)
         except BadRequest as e:
-            return JSONResponse({"error": e.message}, status_code=e.status)
+            return JSONResponse({"error": e.message}, status_code=e.status, headers=e.headers)
         except ClientDisconnect:  # gone mid-upload: nobody to answer, nothing worth a traceback
             return JSONResponse({"error": "the client went away"}, status_code=400)
         return JSONResponse(result)
+
+    def _answer(content_type: str, body: bytes) -> dict[str, Any]:
+        data = _image_bytes(content_type, body)
+        n = min(_pixels(data), max_pixels)
+        if not budget.take(n):
+            raise BadRequest(
+                503,
+                "the server is busy decoding other images; try again shortly",
+                {"Retry-After": str(RETRY_AFTER_S)},
+            )
+        try:
+            return _recognize(data)
+        finally:
+            budget.give_back(n)
 
     def _recognize(data: bytes) -> dict[str, Any]:
         try:
@@ -154,4 +220,6 @@ def create_app(
         Route("/favicon.ico", favicon, methods=["GET"]),  # asked for by browsers whatever the page says
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: http_error})
+    app.state.budget = budget  # for tests and operators: how much decoding is in flight
+    return app
