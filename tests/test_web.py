@@ -180,6 +180,15 @@ def test_a_busy_decoder_answers_503_with_retry_after():
         s.stop()
 
 
+def test_a_request_past_its_deadline_answers_503():
+    s = Server(create_app(deadline_s=0.001))
+    try:
+        code, headers, body = _raw(s.url + "/api/recognize", png("12", height=600))
+    finally:
+        s.stop()
+    assert code == 503 and headers["Retry-After"] == "1" and "within 0.001 s" in body["error"]
+
+
 def _raw(url, data):
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "image/png"})
     try:

@@ -16,6 +16,7 @@ Decoding draws on a per-process budget of pixels in flight: when it is spent, th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.parser
 import email.policy
@@ -42,6 +43,7 @@ MAX_PIXELS = 25_000_000  # largest image (width x height) accepted
 MAX_PARTS = 16  # most parts in a multipart form: the page sends one
 PIXEL_BUDGET = 2 * MAX_PIXELS  # pixels being decoded at once, per process (~0.4 GB of float32 work)
 RETRY_AFTER_S = 1
+DEADLINE_S = 30.0  # a request not answered by then gets 503
 
 
 class BadRequest(Exception):
@@ -139,6 +141,7 @@ def create_app(
     max_bytes: int = MAX_BYTES,
     max_pixels: int = MAX_PIXELS,
     pixel_budget: int = PIXEL_BUDGET,
+    deadline_s: float = DEADLINE_S,
 ) -> Starlette:
     """The app, with its model loaded now (so a bad model file fails at start, not per request)."""
     model = load_model(model_path)
@@ -151,7 +154,14 @@ def create_app(
     async def api_recognize(request: Request) -> JSONResponse:
         try:
             body = await _read_body(request, max_bytes)
-            result = await run_in_threadpool(_answer, request.headers.get("content-type", ""), body)
+            work = run_in_threadpool(_answer, request.headers.get("content-type", ""), body)
+            result = await asyncio.wait_for(work, deadline_s)
+        except asyncio.TimeoutError:  # the worker thread finishes on its own; its answer is dropped
+            return JSONResponse(
+                {"error": f"not answered within {deadline_s:g} s; try again"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         except BadRequest as e:
             return JSONResponse({"error": e.message}, status_code=e.status, headers=e.headers)
         except ClientDisconnect:  # gone mid-upload: nobody to answer, nothing worth a traceback
