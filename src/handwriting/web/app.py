@@ -41,7 +41,7 @@ from ..recognizer import load_model, recognize
 MAX_BYTES = 5 * 1024 * 1024  # largest upload accepted
 MAX_PIXELS = 25_000_000  # largest image (width x height) accepted
 MAX_PARTS = 16  # most parts in a multipart form: the page sends one
-PIXEL_BUDGET = 2 * MAX_PIXELS  # pixels being decoded at once, per process (~0.4 GB of float32 work)
+PIXEL_BUDGET = 2 * MAX_PIXELS  # pixels being decoded at once, per process: two of the largest images
 RETRY_AFTER_S = 1
 DEADLINE_S = 30.0  # a request not answered by then gets 503
 
@@ -95,7 +95,7 @@ def _image_bytes(content_type: str, body: bytes, max_parts: int = MAX_PARTS) -> 
     """The image in a request: the ``image`` field of a multipart form, or the body itself.
 
     A form is parsed only after its parts are counted (a C-speed scan for the boundary), so a
-    body of 100,000 tiny parts is refused in microseconds instead of parsed for seconds.
+    body of 75,000 tiny parts is refused in milliseconds instead of parsed for seconds.
     """
     if not body:
         raise BadRequest(400, "empty request: send an image (multipart field 'image', or the raw bytes)")
