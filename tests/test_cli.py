@@ -172,7 +172,8 @@ def test_report_writes_figures_and_a_self_contained_page(digits_model, tmp_path)
     assert "test accuracy" in page and "handwriting train --preset mlp" in page
 
 
-def test_serve_answers_until_stopped(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_until_stopped(tmp_path, workers):
     pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
     import signal
     import socket
@@ -184,7 +185,7 @@ def test_serve_answers_until_stopped(tmp_path):
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "handwriting", "serve", "--port", str(port)],
+        [sys.executable, "-m", "handwriting", "serve", "--port", str(port), "--workers", str(workers)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

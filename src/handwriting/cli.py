@@ -166,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     v.add_argument("--port", type=_positive_int, default=8000, help="port (default: 8000)")
     v.add_argument("--model", metavar="FILE", help="model file (default: the pretrained model)")
+    v.add_argument(
+        "--workers", type=_positive_int, default=1, help="server processes, one per core to use (default: 1)"
+    )
 
     x = sub.add_parser("export", help="write a model for another runtime (ONNX)")
     x.add_argument("model", metavar="MODEL", help="a model file (or 'pretrained', the one in the package)")
@@ -196,19 +199,25 @@ def _serve(args: argparse.Namespace) -> int:
     _needs("uvicorn", "web")
     import uvicorn
 
-    from .web.app import create_app
+    from .web.app import MODEL_ENV, create_app
 
-    app = create_app(args.model)
-    print(f"Serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)")
+    app = create_app(args.model)  # in this process first: a bad model file fails here, once
+    print(f"Serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
     # Idle keep-alive sockets close after 5 s and open connections are capped below the usual
     # 1,024-descriptor limit (uvicorn answers 503 past it), so idle clients cannot lock others out.
+    limits = dict(log_level="warning", timeout_keep_alive=5, limit_concurrency=MAX_CONNECTIONS)
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, **limits)
+        return 0
+    # several processes: each builds its own app (and loads the model) from the factory
+    os.environ[MODEL_ENV] = os.path.abspath(args.model) if args.model else ""
     uvicorn.run(
-        app,
+        "handwriting.web.app:app_from_env",
+        factory=True,
+        workers=args.workers,
         host=args.host,
         port=args.port,
-        log_level="warning",
-        timeout_keep_alive=5,
-        limit_concurrency=MAX_CONNECTIONS,
+        **limits,
     )
     return 0
 

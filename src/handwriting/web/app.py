@@ -21,6 +21,7 @@ import base64
 import email.parser
 import email.policy
 import io
+import os
 import threading
 from importlib import resources
 from typing import Any
@@ -44,6 +45,7 @@ MAX_PARTS = 16  # most parts in a multipart form: the page sends one
 PIXEL_BUDGET = 2 * MAX_PIXELS  # pixels being decoded at once, per process: two of the largest images
 RETRY_AFTER_S = 1
 DEADLINE_S = 30.0  # a request not answered by then gets 503
+MODEL_ENV = "HANDWRITING_SERVE_MODEL"  # how `serve --workers N` tells each process its model
 
 
 class BadRequest(Exception):
@@ -233,3 +235,8 @@ def create_app(
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: http_error})
     app.state.budget = budget  # for tests and operators: how much decoding is in flight
     return app
+
+
+def app_from_env() -> Starlette:
+    """The app for one of ``serve --workers N``'s processes: its model file named by ``MODEL_ENV``."""
+    return create_app(os.environ.get(MODEL_ENV) or None)
