@@ -173,12 +173,15 @@ def test_report_writes_figures_and_a_self_contained_page(digits_model, tmp_path)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_serve_answers_until_stopped(tmp_path, workers):
+def test_serve_answers_then_finishes_what_is_in_flight_on_sigterm(tmp_path, workers):
     pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
+    import io
     import signal
     import socket
     import time
     import urllib.request
+
+    from handwriting.imaging.synthetic import render
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -203,8 +206,24 @@ def test_serve_answers_until_stopped(tmp_path, workers):
         assert body == {"status": "ok"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
             assert "<canvas" in r.read().decode()
+        # a request half sent when SIGTERM comes is still answered, then the server exits
+        picture = io.BytesIO()
+        render("38").save(picture, format="PNG")
+        data = picture.getvalue()
+        head = f"POST /api/recognize HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(head.encode() + data[:100])
+            time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            sock.sendall(data[100:])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and b'"digits":"38"' in answer
+        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.kill()
         proc.wait(timeout=30)
     assert f"Serving on http://127.0.0.1:{port}/" in proc.stdout.read()
 

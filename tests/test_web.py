@@ -5,6 +5,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 import urllib.error
@@ -23,6 +24,7 @@ from handwriting.nn import Dense, Flatten, Network, SoftmaxCrossEntropy
 
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
 from handwriting.web.app import MAX_PARTS, PixelBudget, create_app  # noqa: E402
+from handwriting.web.server import Protocol  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = (
@@ -31,10 +33,11 @@ SHOTS = (
 
 
 class Server:
-    """uvicorn in a thread, on a free port of 127.0.0.1."""
+    """uvicorn in a thread, on a free port of 127.0.0.1, with the protocol ``serve`` uses."""
 
-    def __init__(self, app):
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    def __init__(self, app, protocol=Protocol):
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", http=protocol)
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.time() + 30
@@ -187,6 +190,65 @@ def test_a_request_past_its_deadline_answers_503():
     finally:
         s.stop()
     assert code == 503 and headers["Retry-After"] == "1" and "within 0.001 s" in body["error"]
+
+
+class QuickProtocol(Protocol):
+    header_timeout_s = 0.5
+
+
+@pytest.fixture(scope="module")
+def strict_server():
+    s = Server(create_app(body_timeout_s=0.5), QuickProtocol)
+    yield s
+    s.stop()
+
+
+def _connect(url):
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _answer_or_close(sock) -> bytes:
+    """What the server sends before it closes the connection (b"": closed without a word)."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_silent_and_slow_header_connections_are_closed(strict_server):
+    silent, slow = _connect(strict_server.url), _connect(strict_server.url)
+    start = time.perf_counter()
+    slow.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: x\r\n")  # ... and the rest never comes
+    assert _answer_or_close(silent) == b"" and _answer_or_close(slow) == b""
+    assert 0.4 < time.perf_counter() - start < 5
+    assert request(strict_server.url + "/healthz") == (200, {"status": "ok"})  # others are served
+
+
+def test_a_keep_alive_connection_gets_its_header_deadline_back_after_each_answer(strict_server):
+    sock = _connect(strict_server.url)
+    for _ in range(3):  # each request within the deadline, together longer than it
+        time.sleep(0.3)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = b""
+        while not got.endswith(b'{"status":"ok"}'):
+            got += sock.recv(65536)
+        assert got.startswith(b"HTTP/1.1 200")
+    assert _answer_or_close(sock) == b""  # then idle: closed
+
+
+def test_a_body_that_trickles_in_gets_408(strict_server):
+    sock = _connect(strict_server.url)
+    data = png("12")
+    sock.sendall(
+        f"POST /api/recognize HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n".encode()
+        + data[:100]
+    )
+    answer = _answer_or_close(sock).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 408") and "the upload took over 0.5 s" in answer
 
 
 def _raw(url, data):

@@ -191,34 +191,15 @@ def _needs(module: str, extra: str) -> None:
         raise HandwritingError(f"this command needs {module}: pip install 'handwriting[{extra}]'")
 
 
-MAX_CONNECTIONS = 512
-
-
 def _serve(args: argparse.Namespace) -> int:
     _needs("starlette", "web")
     _needs("uvicorn", "web")
-    import uvicorn
-
-    from .web.app import MODEL_ENV, create_app
+    from .web.app import create_app
+    from .web.server import serve
 
     app = create_app(args.model)  # in this process first: a bad model file fails here, once
     print(f"Serving on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    # Idle keep-alive sockets close after 5 s and open connections are capped below the usual
-    # 1,024-descriptor limit (uvicorn answers 503 past it), so idle clients cannot lock others out.
-    limits = dict(log_level="warning", timeout_keep_alive=5, limit_concurrency=MAX_CONNECTIONS)
-    if args.workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, **limits)
-        return 0
-    # several processes: each builds its own app (and loads the model) from the factory
-    os.environ[MODEL_ENV] = os.path.abspath(args.model) if args.model else ""
-    uvicorn.run(
-        "handwriting.web.app:app_from_env",
-        factory=True,
-        workers=args.workers,
-        host=args.host,
-        port=args.port,
-        **limits,
-    )
+    serve(app, args.host, args.port, args.workers, args.model)
     return 0
 
 

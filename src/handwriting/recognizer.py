@@ -169,17 +169,19 @@ def recognize_many(
         raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
     if not isinstance(model, Model):
         model = load_model(None if model is None else str(model))
-    found: list[_Found | HandwritingError] = []
+    found: list[Found | HandwritingError] = []
     for image in images:
         try:
-            found.append(_find(image, model, max_pixels))
+            found.append(find(image, model, max_pixels))
         except HandwritingError as e:
             found.append(e)
-    digits = [d.pixels for f in found if isinstance(f, _Found) for d in f.page.digits]
+    pixels = np.concatenate(
+        [f.pixels for f in found if isinstance(f, Found)] or [np.zeros((0, FIELD, FIELD))]
+    )
     try:
-        proba = model.predict_proba(np.stack(digits)) if digits else np.zeros((0, N_DIGITS))
+        proba = model.predict_proba(pixels) if len(pixels) else np.zeros((0, N_DIGITS))
     except HandwritingError as e:  # the model fails on these digits: each picture gets the error
-        return [e if isinstance(f, _Found) else f for f in found]
+        return [e if isinstance(f, Found) else f for f in found]
     results: list[Recognition | HandwritingError] = []
     start = 0
     for f in found:
@@ -187,19 +189,27 @@ def recognize_many(
             results.append(f)
             continue
         n = len(f.page.digits)
-        results.append(_recognition(f, proba[start : start + n], model, threshold, top_k))
+        results.append(f.read(proba[start : start + n], model, threshold, top_k))
         start += n
     return results
 
 
 @dataclass
-class _Found:
+class Found:
     """A picture's page of lines, found but not yet classified, and how its working image's
-    pixels map to the picture's own."""
+    pixels map to the picture's own. ``find`` makes one; ``read`` turns it into the result once
+    the network has classified ``pixels`` (so the digits of many pictures can share one pass)."""
 
     page: Page
     scale: tuple[float, float]
     size: tuple[int, int]
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """(n, 28, 28): the digits to classify, in reading order."""
+        if not self.page.digits:
+            return np.zeros((0, FIELD, FIELD), np.float32)
+        return np.stack([d.pixels for d in self.page.digits])
 
     def box(self, b: Box) -> Box:
         """A box in the working image as a box in the picture's own pixels."""
@@ -212,27 +222,26 @@ class _Found:
             min(height, int(np.ceil(y1 * sy))),
         )
 
+    def read(self, proba: np.ndarray, model: Model, threshold: float, top_k: int) -> Recognition:
+        """The result, from the network's probabilities for ``pixels``, in order."""
+        out = Recognition(rejected=[Rejected(self.box(b), why) for b, why in self.page.rejected])
+        reading = {id(d): i for i, d in enumerate(self.page.digits)}
+        for segmented in self.page.lines:
+            rows = proba[[reading[id(it)] for it in segmented.items if isinstance(it, Digit)]]
+            line, not_digits = _read_line(segmented.items, segmented.spaces, rows, model, threshold, top_k)
+            out.rejected += [Rejected(self.box(b), "not a digit") for b in not_digits]
+            if line is not None:
+                line.boxes = [self.box(b) for b in line.boxes]
+                out.lines.append(line)
+        return out
 
-def _find(image: ImageSource, model: Model, max_pixels: int) -> _Found:
+
+def find(image: ImageSource, model: Model, max_pixels: int = MAX_PIXELS) -> Found:
     """Decode ``image`` and find its lines (touching digits are cut where ``model`` reads them
     best)."""
     gray, (width, height) = load_picture(image, max_pixels)
     page = read_page(gray, model.predict_proba)
-    return _Found(page, (width / gray.shape[1], height / gray.shape[0]), (width, height))
-
-
-def _recognition(found: _Found, proba: np.ndarray, model: Model, threshold: float, top_k: int) -> Recognition:
-    """The result for one picture, from its page and its digits' probabilities, in order."""
-    out = Recognition(rejected=[Rejected(found.box(b), why) for b, why in found.page.rejected])
-    reading = {id(d): i for i, d in enumerate(found.page.digits)}
-    for segmented in found.page.lines:
-        rows = proba[[reading[id(it)] for it in segmented.items if isinstance(it, Digit)]]
-        line, not_digits = _read_line(segmented.items, segmented.spaces, rows, model, threshold, top_k)
-        out.rejected += [Rejected(found.box(b), "not a digit") for b in not_digits]
-        if line is not None:
-            line.boxes = [found.box(b) for b in line.boxes]
-            out.lines.append(line)
-    return out
+    return Found(page, (width / gray.shape[1], height / gray.shape[0]), (width, height))
 
 
 def _read_line(
