@@ -5,7 +5,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE_MARKS = ("self.", "matmul(", "*=", "-=")  # what makes a quoted span a line of code
+# what makes a quoted span a line of code
+CODE_MARKS = ("self.", "matmul(", "*=", "-=", " @ ", "im2col(", "col2im(", ".sum(")
 
 
 def _quoted_code(text: str) -> list[str]:

@@ -1,7 +1,8 @@
 """The engine: layers, costs, optimizers, schedules and a sequential ``Network``, in NumPy.
 
 It depends on nothing but NumPy (through the ``backend`` seam); it never imports the data,
-CLI or web code.
+CLI or web code. ``use_engine("reference")`` (or ``HANDWRITING_ENGINE=reference``) computes the
+heavy layers with the plain math of ``reference.py`` instead of their fast paths.
 """
 
 from .backend import set_backend, xp
@@ -12,6 +13,7 @@ from .losses import LOSSES, Loss, QuadraticCost, SoftmaxCrossEntropy
 from .network import DivergenceError, Network, forward_cost
 from .norm import BatchNorm
 from .optim import SGD, Adam, AdamW, Optimizer
+from .reference import use_engine
 from .schedules import Constant, Cosine, OneCycle, Schedule, Step
 
 __all__ = [
@@ -49,5 +51,6 @@ __all__ = [
     "Tanh",
     "forward_cost",
     "set_backend",
+    "use_engine",
     "xp",
 ]

@@ -22,6 +22,7 @@ from .backend import xp
 from .init import INITIALIZERS, draw
 from .layers import LAYERS, Layer
 from .parallel import in_parallel
+from .reference import conv2d_backward, conv2d_forward, reference
 
 CHUNK_BYTES = 4 << 20  # patches per chunk: about what one core's share of the caches holds
 
@@ -60,9 +61,11 @@ class Conv2D(Layer):
                  from (col2im: for each of the k x k offsets, one strided add); with
                  stride 1 the same sum is computed as a convolution of delta instead.
 
-    Each chunk of images is done start to finish by one thread; backward forms the chunk's
-    patches again rather than keeping the whole batch's (k x k times the input) from forward.
-    Sums over chunks are added in chunk order, so results do not depend on the core count.
+    reference.conv2d_forward and conv2d_backward are these equations line by line (the
+    reference engine). The fast path below does each chunk of images start to finish in one
+    thread; backward forms the chunk's patches again rather than keeping the whole batch's
+    (k x k times the input) from forward. Sums over chunks are added in chunk order, so
+    results do not depend on the core count.
     """
 
     shares_work = True
@@ -114,6 +117,10 @@ class Conv2D(Layer):
         n, c, h, w = a_in.shape
         if c != self.c:
             raise ValueError(f"Conv2D expects {self.c} input channels, got {c}")
+        if reference():
+            self.in_shape = a_in.shape
+            z, self.P = conv2d_forward(a_in, self.params["W"], self.params["b"], self.stride, self.padding)
+            return z
         k, s, p = self.k, self.stride, self.padding
         oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
         # Work channels-last: patches are then copied in contiguous runs of c numbers.
@@ -138,6 +145,12 @@ class Conv2D(Layer):
         return z.transpose(0, 3, 1, 2)
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
+        if reference():
+            dw, db, da_in = conv2d_backward(
+                delta, self.P, self.params["W"], self.in_shape, self.stride, self.padding
+            )
+            self.grads["W"], self.grads["b"] = dw, db
+            return da_in
         n, c, h, w, oh, ow = self.shape
         k, s, p, f = self.k, self.stride, self.padding, self.f
         d = delta.transpose(0, 2, 3, 1)  # (n, oh, ow, f)

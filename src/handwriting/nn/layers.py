@@ -19,6 +19,7 @@ import numpy as np
 from .backend import xp
 from .init import INITIALIZERS, draw
 from .parallel import matmul
+from .reference import dense_backward, dense_forward, reference
 
 
 class Layer:
@@ -68,7 +69,8 @@ class Layer:
 class Dense(Layer):
     """Fully connected: z = a_in W + b, with W of shape (n_in, n_out).
 
-    Backward (the second and fourth backprop equations, batched):
+    Backward (the second to fourth backprop equations, batched; reference.dense_backward is
+    these three lines, the fast path below the same products written in place):
       dC/dW    = a_in^T delta        -- the outer products of each example's *input* with its delta
       dC/db    = sum over rows of delta
       dC/da_in = delta W^T           -- the delta for the layer below
@@ -101,18 +103,22 @@ class Dense(Layer):
 
     def forward(self, a_in: Any, training: bool = False) -> Any:
         self.a_in = a_in
+        if reference():
+            return dense_forward(a_in, self.params["W"], self.params["b"])
         z = matmul(a_in, self.params["W"])
         z += self.params["b"]
         return z
 
     def backward(self, delta: Any, need_input_grad: bool = True) -> Any:
-        if "W" in self.grads:  # write into last step's arrays: no fresh allocation per batch
-            matmul(self.a_in.T, delta, out=self.grads["W"])
-            xp.sum(delta, axis=0, out=self.grads["b"])
-        else:
-            self.grads["W"] = matmul(self.a_in.T, delta)
-            self.grads["b"] = delta.sum(axis=0)
-        # The first layer's input is the data: nobody needs its gradient, so skip a matmul.
+        if reference():
+            self.grads["W"], self.grads["b"], da_in = dense_backward(delta, self.a_in, self.params["W"])
+            return da_in
+        # The fast path: the same products, written into the arrays of the first step (no
+        # fresh allocation per batch); the first layer skips dC/da_in, the data's gradient.
+        if "W" not in self.grads:
+            self.grads = {k: xp.empty_like(v) for k, v in self.params.items()}
+        matmul(self.a_in.T, delta, out=self.grads["W"])
+        xp.sum(delta, axis=0, out=self.grads["b"])
         return matmul(delta, self.params["W"].T) if need_input_grad else None
 
     def size(self) -> int:

@@ -23,6 +23,7 @@ from .layers import Layer
 from .losses import Loss
 from .optim import Optimizer
 from .parallel import engine_threads
+from .reference import reference
 from .schedules import Constant, Schedule
 
 
@@ -103,8 +104,10 @@ class Network:
             store[k] = xp.asarray(v, dtype=self.dtype).copy()
 
     def _threads(self) -> AbstractContextManager:
-        """engine_threads() if a layer shares out its own work (see parallel.py), else nothing."""
-        return engine_threads() if any(layer.shares_work for layer in self.layers) else nullcontext()
+        """engine_threads() if a layer shares out its own work (see parallel.py), else nothing
+        (the reference engine's plain products leave the cores to BLAS)."""
+        shared = any(layer.shares_work for layer in self.layers) and not reference()
+        return engine_threads() if shared else nullcontext()
 
     def n_params(self) -> int:
         return sum(int(np.prod(p.shape)) for layer in self.layers for p in layer.params.values())
