@@ -157,3 +157,20 @@ def test_weight_decay_shrinks_weights_only_as_each_layer_declares():
     SGD(0.1, weight_decay=0.5).step(net.parameters())
     moved = [not np.array_equal(b, p) for b, (p, _, _) in zip(before, net.parameters(), strict=True)]
     assert moved == [True, False, False, False, True, False]  # W, b, gamma, beta, W, b
+
+
+def test_dense_products_shared_among_the_cores_equal_the_whole_product():
+    """Every network shares its large products among the cores itself (parallel.matmul)."""
+    from handwriting.nn.parallel import _cores, engine_threads, matmul, use_cores
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((128, 784), dtype=np.float32), rng.random((784, 800), dtype=np.float32)
+    try:
+        use_cores(2)
+        with engine_threads():
+            shared = matmul(a, b)
+            into = matmul(a, b, out=np.empty((128, 800), np.float32))
+    finally:
+        use_cores(_cores)
+    np.testing.assert_allclose(shared, a @ b, rtol=1e-5)
+    np.testing.assert_allclose(into, a @ b, rtol=1e-5)

@@ -68,7 +68,6 @@ class Conv2D(Layer):
     results do not depend on the core count.
     """
 
-    shares_work = True
     decay = ("W",)
 
     def __init__(

@@ -25,7 +25,6 @@ from .reference import dense_backward, dense_forward, reference
 class Layer:
     """Base class: a layer with no parameters unless a subclass adds them."""
 
-    shares_work = False  # True: shares its work among the cores itself (see parallel.py)
     decay: tuple[str, ...] = ()  # the parameters weight decay shrinks (weights, not biases)
 
     def __init__(self) -> None:
@@ -75,8 +74,8 @@ class Dense(Layer):
       dC/db    = sum over rows of delta
       dC/da_in = delta W^T           -- the delta for the layer below
 
-    (``matmul`` is ``@``; in a convolutional network it shares the rows of the result among
-    the CPU cores: see parallel.py.)
+    (``matmul`` is ``@``, with the rows of a large product shared among the CPU cores: see
+    parallel.py.)
     """
 
     decay = ("W",)

@@ -104,10 +104,9 @@ class Network:
             store[k] = xp.asarray(v, dtype=self.dtype).copy()
 
     def _threads(self) -> AbstractContextManager:
-        """engine_threads() if a layer shares out its own work (see parallel.py), else nothing
-        (the reference engine's plain products leave the cores to BLAS)."""
-        shared = any(layer.shares_work for layer in self.layers) and not reference()
-        return engine_threads() if shared else nullcontext()
+        """engine_threads() (see parallel.py); the reference engine's plain products leave the
+        cores to BLAS."""
+        return nullcontext() if reference() else engine_threads()
 
     def n_params(self) -> int:
         return sum(int(np.prod(p.shape)) for layer in self.layers for p in layer.params.values())

@@ -8,14 +8,18 @@ both for a few images at a time, while their patches are still in that core's ca
 
 This does not mix with a multi-threaded BLAS library: after each product its idle threads
 spin for a while waiting for more, taking the cores from ours, and small products split
-again over its threads spend more time waking them than computing. So a network with layers
-that share out their work (``Layer.shares_work``: convolutions) trains and predicts inside
-``engine_threads()``: BLAS on one thread, and ``matmul`` splitting large products itself.
-Other networks leave their products to BLAS, whose spinning threads are the quickest way to
-split a dense layer's product.
+again over its threads spend more time waking them than computing. So every network trains
+and predicts inside ``engine_threads()``: BLAS on one thread, and ``matmul`` splitting large
+products itself. Dense networks too: on 2 cores an `mlp` epoch took as long this way as with
+OpenBLAS's two threads (1.06 s and 1.09 s), but beside one busy process 1.5x as long instead
+of 2.6x, because our waiting threads sleep where OpenBLAS's spin (benchmarks/busy_core.py).
 
-Callers make results independent of the split: each slice is computed exactly as it would
-be alone, and sums over slices are added up in a fixed order afterwards.
+The split depends on the number of cores, never on how busy they are, so the same seed gives
+the same model on a machine whatever else runs on it (OpenBLAS's own threads would not: the
+rounding changes with their number). Convolutions split their batch into chunks of a fixed
+size and add the chunks' sums in order, so they give the same bits on any number of cores;
+a dense layer's product split in two rounds a little differently from the whole (BLAS
+rounds by the shape it is given), so across core counts the last bits may differ.
 (Simple elementwise layers gain nothing this way: measured on ReLU, they are bound by
 memory bandwidth.)
 """
@@ -93,8 +97,7 @@ def in_parallel(n: int, work: Callable[[int, int], None], size: int | None = Non
 
 def matmul(a: Any, b: Any, out: Any = None) -> Any:
     """a @ b (2-D). Inside ``engine_threads()``, a large product has the rows of its result
-    shared among the cores; each row is one whole product, so the numbers do not depend on
-    how many cores there are."""
+    shared among the cores, one slice each."""
     if not _engine_threads.get() or a.shape[0] * a.shape[1] * b.shape[1] < MIN_PRODUCT:
         return xp.matmul(a, b, out=out)
     if out is None:
