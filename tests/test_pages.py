@@ -192,3 +192,41 @@ def test_a_speck_too_small_to_read_is_reported_not_silently_dropped():
     result = handwriting.recognize(image)
     assert result.digits == "38"
     assert [r.reason for r in result.rejected] == ["too small"]
+
+
+def test_a_comma_below_the_baseline_and_a_stroke_left_apart_stay_on_their_line():
+    from handwriting.imaging.lines import group_lines
+
+    boxes = np.array(
+        [
+            [0, 0, 30, 40],  # "1", "2", then a comma hanging below the baseline, then "3"
+            [40, 0, 70, 40],
+            [85, 32, 95, 58],
+            [100, 0, 130, 40],
+            [0, 100, 30, 140],  # "4", "5", and the 5's flag drawn apart, well above its body
+            [40, 110, 70, 140],
+            [50, 90, 58, 100],
+        ]
+    )
+    assert [line.tolist() for line in group_lines(boxes, 40.0)] == [[0, 1, 2, 3], [4, 5, 6]]
+
+
+def test_rules_the_line_search_missed_do_not_pass_for_writing(monkeypatch):
+    """A ruled page whose photo hid some rules from the line search: what is left of them, joined
+    by the margin line into a mesh as wide as the page, must not set the digits' height."""
+    import cv2
+
+    from handwriting.imaging import page
+
+    mask = np.zeros((600, 400), np.uint8)
+    for y in (100, 200, 300, 400, 500):
+        cv2.line(mask, (0, y), (399, y), 1, 4)
+    cv2.line(mask, (30, 0), (30, 599), 1, 4)  # the margin
+    for k in range(12):  # digits (rings 24 pixels tall) between the rules
+        cv2.circle(mask, (70 + 50 * (k % 6), 150 + 100 * (k // 6)), 10, 1, 4)
+    mask = mask.astype(bool)
+    found = np.zeros_like(mask)
+    found[98:103] = found[198:203] = True  # only the first two rules were found
+    monkeypatch.setattr(page, "_page_lines", lambda m: (found & m, 2))
+    height = page._digit_height(mask, 4.0, page._components(mask))
+    assert height is not None and 20 <= height <= 30

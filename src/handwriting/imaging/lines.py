@@ -6,7 +6,9 @@ other, or when a small piece lies just above or below a larger one (a 5 whose ba
 left separate); lines are the chains of such pairs (connected components of that relation, by
 union-find). Chaining neighbour to neighbour follows a line that rises or falls slowly
 (slanted writing, a skewed photo) while lines one above the other, whose extents barely
-overlap, stay apart.
+overlap, stay apart. Last, a small mark linked to nothing joins the line of a piece it hangs
+from (a comma below the baseline) or sits just above or below (a stroke the pen left apart
+from its digit), instead of making a line of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 OVERLAP = 0.4  # shared vertical extent, as a fraction of the shorter piece, to be on one line
 REACH = 4.0  # largest horizontal gap between neighbours on a line, in digit heights
 SMALL, NEAR = 0.5, 0.25  # a piece under half as tall as one it overlaps, that near it, is its part
+HANG, HANG_REACH = 0.75, 0.5  # a lone mark this small (in digit heights), this near, hangs from a line
 
 
 def group_lines(boxes: np.ndarray, height: float) -> list[np.ndarray]:
@@ -39,6 +42,15 @@ def group_lines(boxes: np.ndarray, height: float) -> list[np.ndarray]:
         ri, rj = _root(parent, i), _root(parent, j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
+    # a small mark linked to nothing joins the line of a piece it hangs from (a comma below
+    # the baseline) or sits just above or below (a stroke the pen left apart from its digit)
+    alone = (linked.sum(axis=1) == 1) & (tall < HANG * height)
+    hangs = (shared > 0) & (y1[:, None] > y1[None, :]) & (gap <= HANG_REACH * height)
+    apart = (gap < 0) & (above_below <= NEAR * height)
+    for i in np.flatnonzero(alone):
+        hosts = np.flatnonzero((hangs[i] | apart[i]) & ~alone)
+        if len(hosts):
+            parent[i] = _root(parent, int(hosts[np.argmin(above_below[i, hosts])]))
     roots = np.array([_root(parent, i) for i in range(n)])
     lines = [np.flatnonzero(roots == r) for r in np.unique(roots)]
     lines = [line[np.argsort(x0[line])] for line in lines]

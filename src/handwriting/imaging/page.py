@@ -159,6 +159,8 @@ def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | No
         bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
         long_side = np.maximum(bw, bh)
         candidates = ~((long_side >= FLAT * np.minimum(bw, bh)) & (area < 1.6 * sw * long_side))
+        if count >= 2:  # what is left of lines the search missed, joined into a mesh: not a digit
+            candidates &= (bw < 3 * mask.shape[1] // 4) & (bh < 3 * mask.shape[0] // 4)
         if candidates.any():
             return _median_height(bh[candidates], area[candidates])
     n, _, boxes, area = pieces  # only straight strokes: a lone 1, or writing joined to lines
