@@ -23,7 +23,7 @@ from handwriting.model import Model
 from handwriting.nn import Dense, Flatten, Network, SoftmaxCrossEntropy
 
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
-from handwriting.web.app import MAX_PARTS, PixelBudget, create_app  # noqa: E402
+from handwriting.web.app import MAX_PARTS, Budget, create_app  # noqa: E402
 from handwriting.web.server import Protocol  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -158,7 +158,7 @@ def test_a_form_of_many_parts_is_refused_without_stalling_the_server(server):
 
 
 def test_the_pixel_budget_defers_work_instead_of_growing():
-    budget = PixelBudget(100)
+    budget = Budget(100)
     assert budget.take(150)  # alone, any single image is let through
     assert not budget.take(1)  # ... but nothing else while it is decoded
     budget.give_back(150)
@@ -181,6 +181,36 @@ def test_a_busy_decoder_answers_503_with_retry_after():
         assert code == 200 and body["digits"] == "12" and app.state.budget.in_flight == 0
     finally:
         s.stop()
+
+
+def test_uploads_held_past_the_byte_budget_answer_503_with_retry_after():
+    app = create_app(body_budget=10_000)
+    s = Server(app)
+    try:
+        data = png("12")
+        assert app.state.bodies.take(10_000)  # as if other uploads were being received
+        code, headers, body = _raw(s.url + "/api/recognize", data)
+        assert code == 503 and headers["Retry-After"] == "1" and "receiving other uploads" in body["error"]
+        app.state.bodies.give_back(10_000)
+        code, _, body = _raw(s.url + "/api/recognize", data)
+        assert code == 200 and body["digits"] == "12" and app.state.bodies.in_flight == 0
+    finally:
+        s.stop()
+
+
+def test_the_open_file_limit_is_raised_for_the_connections():
+    resource = pytest.importorskip("resource")
+    from handwriting.web.server import connection_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard open-file limit is {hard}")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))  # a low default, as on many systems
+        assert connection_limit(1000) == 1000
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= 1064
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_a_request_past_its_deadline_answers_503():

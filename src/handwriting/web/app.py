@@ -11,8 +11,9 @@ Every bad request gets a 4xx status and {"error": "..."}; nothing a client sends
 the server down. The model is loaded once; form parsing and decoding run in worker threads (one
 per core), never on the event loop, so one heavy request cannot stall the others (or
 ``/healthz``), and the digits of requests waiting together share one forward pass (batcher.py).
-Decoding draws on a per-process budget of pixels in flight: when it is spent, the answer is
-503 with ``Retry-After`` rather than a server that grows until the machine swaps.
+Decoding draws on a per-process budget of pixels in flight, and uploads on one of bytes held:
+when one is spent, the answer is 503 with ``Retry-After`` rather than a server that grows
+until the machine swaps.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ MAX_PIXELS = 25_000_000  # largest image (width x height) accepted
 MAX_PARTS = 16  # most parts in a multipart form: the page sends one
 BIG_IMAGE = 4_000_000  # pixels: after decoding one this big, freed memory goes back to the system
 PIXEL_BUDGET = 2 * MAX_PIXELS  # pixels being decoded at once, per process: two of the largest images
+BODY_BUDGET = 64 * 1024 * 1024  # bytes of uploads held at once, per process: a dozen of the largest
 RETRY_AFTER_S = 1
+RETRY_LATER = {"Retry-After": str(RETRY_AFTER_S)}
 DEADLINE_S = 30.0  # a request not answered by then gets 503
 BODY_TIMEOUT_S = 30.0  # an upload still arriving by then gets 408 (5 MB in 30 s: 1.4 Mbit/s)
 MODEL_ENV = "HANDWRITING_SERVE_MODEL"  # how `serve --workers N` tells each process its model
@@ -65,11 +68,12 @@ class BadRequest(Exception):
         self.status, self.message, self.headers = status, message, headers
 
 
-class PixelBudget:
-    """Pixels being decoded at once: ``take(n)`` succeeds while the total stays within ``limit``.
+class Budget:
+    """Pixels being decoded, or bytes of uploads held, at once: ``take(n)`` succeeds while the
+    total stays within ``limit``.
 
-    One image alone is always let through (the per-image limit bounds it), so a big upload is
-    served when the server is quiet and deferred when it is busy.
+    The first taker is always let through (the per-image and per-upload limits bound it), so a
+    big upload is served when the server is quiet and deferred when it is busy.
     """
 
     def __init__(self, limit: int) -> None:
@@ -88,9 +92,10 @@ class PixelBudget:
             self.in_flight -= n
 
 
-async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
-    """The request body, refused as soon as it grows past ``limit`` (whatever the headers say)
-    or takes longer than ``timeout_s`` to arrive (a client trickling it holds a connection)."""
+async def _read_body(request: Request, limit: int, timeout_s: float, held: Budget, taken: list[int]) -> bytes:
+    """The request body, refused as soon as it grows past ``limit`` (whatever the headers say),
+    takes longer than ``timeout_s`` to arrive (a client trickling it holds a connection), or
+    finds the ``held`` bytes budget spent; what it took of that is added to ``taken``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BadRequest(413, f"the upload is {int(declared):,} bytes; the limit is {limit:,}")
@@ -101,6 +106,11 @@ async def _read_body(request: Request, limit: int, timeout_s: float) -> bytes:
             size += len(chunk)
             if size > limit:
                 raise BadRequest(413, f"the upload is over the limit of {limit:,} bytes")
+            if not held.take(len(chunk)):
+                raise BadRequest(
+                    503, "the server is busy receiving other uploads; try again shortly", RETRY_LATER
+                )
+            taken[0] += len(chunk)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -176,12 +186,13 @@ def create_app(
     max_bytes: int = MAX_BYTES,
     max_pixels: int = MAX_PIXELS,
     pixel_budget: int = PIXEL_BUDGET,
+    body_budget: int = BODY_BUDGET,
     deadline_s: float = DEADLINE_S,
     body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> Starlette:
     """The app, with its model loaded now (so a bad model file fails at start, not per request)."""
     model = load_model(model_path)
-    budget = PixelBudget(pixel_budget)
+    budget, bodies = Budget(pixel_budget), Budget(body_budget)
     batcher = Batcher(model.predict_proba)
     # decoding is mostly Python between short NumPy calls: more threads than cores only fight
     # over the GIL (measured: 50 clients got less done than one)
@@ -192,8 +203,9 @@ def create_app(
         return FileResponse(str(static / "index.html"), media_type="text/html")
 
     async def api_recognize(request: Request) -> JSONResponse:
+        taken = [0]
         try:
-            body = await _read_body(request, max_bytes, body_timeout_s)
+            body = await _read_body(request, max_bytes, body_timeout_s, bodies, taken)
             result = await asyncio.wait_for(
                 _answer(request.headers.get("content-type", ""), body), deadline_s
             )
@@ -201,12 +213,14 @@ def create_app(
             return JSONResponse(
                 {"error": f"not answered within {deadline_s:g} s; try again"},
                 status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_S)},
+                headers=RETRY_LATER,
             )
         except BadRequest as e:
             return JSONResponse({"error": e.message}, status_code=e.status, headers=e.headers)
         except ClientDisconnect:  # gone mid-upload: nobody to answer, nothing worth a traceback
             return JSONResponse({"error": "the client went away"}, status_code=400)
+        finally:
+            bodies.give_back(taken[0])
         return JSONResponse(result)
 
     async def _answer(content_type: str, body: bytes) -> dict[str, Any]:
@@ -224,11 +238,7 @@ def create_app(
         data = _image_bytes(content_type, body)
         n = min(_pixels(data), max_pixels)
         if not budget.take(n):
-            raise BadRequest(
-                503,
-                "the server is busy decoding other images; try again shortly",
-                {"Retry-After": str(RETRY_AFTER_S)},
-            )
+            raise BadRequest(503, "the server is busy decoding other images; try again shortly", RETRY_LATER)
         try:
             return find(data, model, max_pixels)
         except ModelOutputError as e:
@@ -283,7 +293,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: http_error})
-    app.state.budget = budget  # for tests and operators: how much decoding is in flight
+    app.state.budget, app.state.bodies = budget, bodies  # for tests and operators: what is in flight
     return app
 
 

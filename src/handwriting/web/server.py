@@ -11,6 +11,7 @@ answer written in two pieces waited for the client's delayed ACK, 40 ms a reques
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 
@@ -23,7 +24,7 @@ from .app import MODEL_ENV
 
 HEADER_TIMEOUT_S = 10.0  # from connecting, or from the last answer, to a request's last header
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
-MAX_CONNECTIONS = 512  # below the usual 1,024-descriptor limit; uvicorn answers 503 past it
+MAX_CONNECTIONS = 2048  # open connections (and requests) per process; uvicorn answers 503 past it
 
 
 class Protocol(H11Protocol):
@@ -67,6 +68,25 @@ class Protocol(H11Protocol):
             self.transport.close()
 
 
+def connection_limit(wanted: int = MAX_CONNECTIONS) -> int:
+    """How many connections a process may hold open: ``wanted``, within the open-file limit,
+    which is first raised as far as the system allows (it is often 1,024 by default, and
+    every connection takes one). Idle connections then cannot lock other clients out; what
+    they could make the server hold is bounded by the app's budgets, not by this number."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return min(wanted, 512)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = wanted + 64  # the model, logs, sockets being accepted
+    if soft != resource.RLIM_INFINITY and soft < want:
+        with contextlib.suppress(ValueError, OSError):
+            target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return wanted if soft == resource.RLIM_INFINITY else max(16, min(wanted, soft - 64))
+
+
 def serve(app: Starlette, host: str, port: int, workers: int = 1, model: str | None = None) -> None:
     """Serve ``app`` until Ctrl-C or SIGTERM (in-flight requests are finished first). With
     ``workers`` > 1, that many processes each build their own app with ``model``."""
@@ -74,7 +94,7 @@ def serve(app: Starlette, host: str, port: int, workers: int = 1, model: str | N
         log_level="warning",
         http=Protocol,
         timeout_keep_alive=KEEP_ALIVE_S,
-        limit_concurrency=MAX_CONNECTIONS,
+        limit_concurrency=connection_limit(),
         host=host,
         port=port,
     )
