@@ -168,32 +168,26 @@ def test_the_pixel_budget_defers_work_instead_of_growing():
     assert budget.in_flight == 0
 
 
-def test_a_busy_decoder_answers_503_with_retry_after():
-    app = create_app(pixel_budget=1_000_000)
+@pytest.mark.parametrize(
+    ("limit", "budget", "words"),
+    [
+        ("pixel_budget", "budget", "decoding other images"),
+        ("body_budget", "bodies", "receiving other uploads"),
+    ],
+)
+def test_a_spent_budget_answers_503_with_retry_after(limit, budget, words):
+    """Pixels being decoded, or upload bytes held: when others have spent the budget, come back later."""
+    app = create_app(**{limit: 10_000})
+    spent = getattr(app.state, budget)
     s = Server(app)
     try:
         data = png("12")
-        assert app.state.budget.take(1_000_000)  # as if a big upload were being decoded
+        assert spent.take(10_000)  # as if other requests held it all
         code, headers, body = _raw(s.url + "/api/recognize", data)
-        assert code == 503 and headers["Retry-After"] == "1" and "busy" in body["error"]
-        app.state.budget.give_back(1_000_000)
+        assert code == 503 and headers["Retry-After"] == "1" and words in body["error"]
+        spent.give_back(10_000)
         code, _, body = _raw(s.url + "/api/recognize", data)
-        assert code == 200 and body["digits"] == "12" and app.state.budget.in_flight == 0
-    finally:
-        s.stop()
-
-
-def test_uploads_held_past_the_byte_budget_answer_503_with_retry_after():
-    app = create_app(body_budget=10_000)
-    s = Server(app)
-    try:
-        data = png("12")
-        assert app.state.bodies.take(10_000)  # as if other uploads were being received
-        code, headers, body = _raw(s.url + "/api/recognize", data)
-        assert code == 503 and headers["Retry-After"] == "1" and "receiving other uploads" in body["error"]
-        app.state.bodies.give_back(10_000)
-        code, _, body = _raw(s.url + "/api/recognize", data)
-        assert code == 200 and body["digits"] == "12" and app.state.bodies.in_flight == 0
+        assert code == 200 and body["digits"] == "12" and spent.in_flight == 0
     finally:
         s.stop()
 
