@@ -149,14 +149,14 @@ class Memory:
     """The server's resident memory (its worker processes' too), sampled every 5 ms in a thread."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.pid, self.peak = pid, 0
         threading.Thread(target=self._watch, daemon=True).start()
 
     def now(self) -> int:
         return sum(_rss(pid) for pid in _tree(self.pid))
 
     def _watch(self) -> None:
-        while not self._stop.is_set():
+        while True:  # until the server is gone
             try:
                 self.peak = max(self.peak, self.now())
             except OSError:

@@ -117,3 +117,11 @@ def test_a_learner_trains_with_the_reference_engine_from_the_command_line(tmp_pa
     out = run_cli("train", "--epochs", "1", "--out", str(tmp_path / "n.npz"))
     assert out.returncode != 0 and "HANDWRITING_ENGINE must be one of fast, reference" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_an_unknown_engine_is_refused_and_the_engine_stays_as_it_was(engine):
+    from handwriting.nn.reference import reference
+
+    with pytest.raises(ValueError, match="must be one of fast, reference"):
+        engine("refrence")
+    assert not reference()

@@ -44,7 +44,7 @@ def group_lines(boxes: np.ndarray, height: float) -> list[np.ndarray]:
             parent[max(ri, rj)] = min(ri, rj)
     # a small mark linked to nothing joins the line of a piece it hangs from (a comma below
     # the baseline) or sits just above or below (a stroke the pen left apart from its digit)
-    alone = (linked.sum(axis=1) == 1) & (tall < HANG * height)
+    alone = (linked.sum(axis=1) == 1) & (tall < HANG * height)  # linked only with itself
     hangs = (shared > 0) & (y1[:, None] > y1[None, :]) & (gap <= HANG_REACH * height)
     apart = (gap < 0) & (above_below <= NEAR * height)
     for i in np.flatnonzero(alone):

@@ -26,15 +26,18 @@ def use_engine(name: str) -> None:
     """Compute ``Dense`` and ``Conv2D`` with the ``"fast"`` paths (default) or the ``"reference"``
     functions of this module."""
     global _engine
-    _engine = name
-    reference()  # an unknown name is refused now
+    _engine = _known(name)
 
 
 def reference() -> bool:
     """Whether the reference engine is in use."""
-    if _engine not in ENGINES:
-        raise ValueError(f"{ENGINE_ENV} must be one of {', '.join(ENGINES)}; got {_engine!r}")
-    return _engine == "reference"
+    return _known(_engine) == "reference"
+
+
+def _known(name: str) -> str:
+    if name not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV} must be one of {', '.join(ENGINES)}; got {name!r}")
+    return name
 
 
 # ----- Dense: z = a_in W + b ----------------------------------------------------------------
