@@ -230,3 +230,34 @@ def test_rules_the_line_search_missed_do_not_pass_for_writing(monkeypatch):
     monkeypatch.setattr(page, "_page_lines", lambda m: (found & m, 2))
     height = page._digit_height(mask, 4.0, page._components(mask))
     assert height is not None and 20 <= height <= 30
+
+
+@pytest.mark.parametrize("digits", ["64", "2345"])
+def test_a_ring_the_digits_touch_from_inside_is_set_aside_not_read(digits):
+    """A ring round a number under a plain one, each digit touching it from inside at the top
+    or the bottom: one piece, ring and digits, which must be told from a 0 and from digits
+    that touch each other."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    glyphs = []
+    for c in digits:
+        glyph = np.asarray(render(c, height=60, margin=0.0, rng=rng))
+        ys, xs = np.nonzero(glyph < 128)
+        glyphs.append(glyph[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1])
+    width = sum(g.shape[1] + 15 for g in glyphs)
+    page = np.full((300, width + 300), 245, np.uint8)
+    plain = np.asarray(render("806", height=60, rng=rng))
+    page[: plain.shape[0], 40 : 40 + plain.shape[1]] = plain
+    (cx, cy), (a, b) = (150 + width // 2, 195), (width // 2 + 90, 47)  # 1.5 digit heights inside
+    cv2.ellipse(page, (cx, cy), (a + 3, b + 3), 0, 0, 360, 30, 6)
+    x = 150
+    for k, glyph in enumerate(glyphs):
+        h, w = glyph.shape
+        reach = int(b * np.sqrt(1 - ((x + w / 2 - cx) / a) ** 2))  # the ring's inner edge
+        y = cy - reach - 1 if k % 2 == 0 else cy + reach + 1 - h
+        page[y : y + h, x : x + w] = np.minimum(page[y : y + h, x : x + w], glyph)
+        x += w + 15
+    result = handwriting.recognize(page)
+    assert [line.digits for line in result.lines] == ["806", digits]
+    assert [r.reason for r in result.rejected] == ["frame"]

@@ -36,11 +36,13 @@ COARSE = 200  # the digits' size is judged on a copy at most this many pixels ac
 TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
 SKEW = 0.1  # a page's lines are within this slope of horizontal or vertical
 PAGE = 30  # a picture needs to be this many stroke widths across to hold lines or rings
+SPECK = 4.0  # a component of this many stroke widths squared is more than a speck
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
 COVER = 0.8  # share of each quarter of a fitted ellipse along which a ring's ink must lie
 RING_SIZE = 1.25  # a ring round a number is at least this many digit heights tall and wide
-RING = 0.35  # a curve filling less of its box than this, round other marks, is a frame
+RING = 0.5  # a curve filling less of its box than this, round other marks, is a frame
+HOLLOW = 0.3  # a ring that digits touch from inside still encloses this much of its box
 
 
 @dataclass
@@ -162,9 +164,9 @@ def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | No
         if count >= 2:  # what is left of lines the search missed, joined into a mesh: not a digit
             candidates &= (bw < 3 * mask.shape[1] // 4) & (bh < 3 * mask.shape[0] // 4)
         if candidates.any():
-            return _median_height(bh[candidates], area[candidates])
+            return _median_height(bh[candidates], area[candidates], sw)
     n, _, boxes, area = pieces  # only straight strokes: a lone 1, or writing joined to lines
-    return _median_height(boxes[:, 3] - boxes[:, 1], area) if n else None
+    return _median_height(boxes[:, 3] - boxes[:, 1], area, sw) if n else None
 
 
 def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -203,10 +205,12 @@ def _page_lines(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return lines, count
 
 
-def _median_height(heights: np.ndarray, area: np.ndarray) -> float:
-    """The median height of the components with at least 5% of the largest one's area
-    (specks do not count)."""
-    return float(max(np.median(heights[area >= 0.05 * area.max()]), 8.0 / LONG))
+def _median_height(heights: np.ndarray, area: np.ndarray, sw: float) -> float:
+    """The median height of the components with at least 5% of the largest one's area or
+    SPECK stroke widths squared (specks do not count; a ring or frame that digits touch, one
+    large piece, does not make every lone digit a speck)."""
+    counted = area >= min(0.05 * area.max(), SPECK * sw * sw)
+    return float(max(np.median(heights[counted]), 8.0 / LONG))
 
 
 Components = tuple[int, np.ndarray, np.ndarray, np.ndarray]
@@ -243,12 +247,28 @@ def _remove_rings(
         cx, cy = (boxes[others, 0] + boxes[others, 2]) / 2, (boxes[others, 1] + boxes[others, 3]) / 2
         inside = (cx > x0) & (cx < x1) & (cy > y0) & (cy < y1)
         inside &= boxes[others, 3] - boxes[others, 1] >= 0.3 * (y1 - y0)
-        band = _ellipse_band(labels[y0:y1, x0:x1] == i + 1, sw)
-        if band is None or not (inside.any() or band.sum() < 0.7 * area[i]):
+        component = labels[y0:y1, x0:x1] == i + 1
+        band = _ellipse_band(component, sw)
+        if band is None or not (inside.any() or _holds_mark(component, band, sw)):
             continue  # no marks inside, and nothing but the curve itself: a digit such as 0
         out[y0:y1, x0:x1] &= ~band
         rings.append(_box(boxes[i]))
     return out, rings
+
+
+def _holds_mark(component: np.ndarray, band: np.ndarray, sw: float) -> bool:
+    """Whether a closed curve's component holds a mark joined to it from inside: what is left
+    once the curve is taken off has a piece 0.3 of the curve's height tall and, on average,
+    half a stroke wide (a curve alone leaves thin slivers along its edges), and the paper the
+    curve encloses is at least HOLLOW of its box (two touching digits enclose only their
+    loops)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats((component & ~band).astype(np.uint8), connectivity=8)
+    h, area = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    if not ((h >= 0.3 * component.shape[0]) & (area >= 0.5 * sw * h)).any():
+        return False
+    outlines, tree = cv2.findContours(component.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    holes = sum(cv2.contourArea(c) for c, (*_, parent) in zip(outlines, tree[0], strict=True) if parent >= 0)
+    return holes >= HOLLOW * component.size
 
 
 def _ellipse_band(component: np.ndarray, sw: float) -> np.ndarray | None:
