@@ -128,4 +128,4 @@ def test_convolutional_presets_fit_both_data_sets(name, shape):
     rng = np.random.default_rng(1)
     X, y = rng.random((4, *shape), dtype=np.float32), np.arange(4)
     history = net.fit(X, y, optimizer=preset.make_optimizer(preset.lr), epochs=1, batch_size=4)
-    assert np.isfinite(history["loss"][0]) and net.predict_proba(X).shape == (4, 10)
+    assert np.isfinite(history["cost"][0]) and net.predict_proba(X).shape == (4, 10)

@@ -111,16 +111,16 @@ def test_dropout_is_identity_when_evaluating():
 
 
 @pytest.mark.parametrize(
-    "loss_cls", [QuadraticCost, SoftmaxCrossEntropy, lambda: SoftmaxCrossEntropy(label_smoothing=0.1)]
+    "cost_cls", [QuadraticCost, SoftmaxCrossEntropy, lambda: SoftmaxCrossEntropy(label_smoothing=0.1)]
 )
-def test_cost_gradients(loss_cls):
+def test_cost_gradients(cost_cls):
     rng = np.random.default_rng(3)
-    output = rng.random((4, 10)) if loss_cls is QuadraticCost else rng.standard_normal((4, 10))
+    output = rng.random((4, 10)) if cost_cls is QuadraticCost else rng.standard_normal((4, 10))
     y = np.array([0, 3, 9, 3])
-    loss = loss_cls()
-    loss.forward(output, y)
-    delta = loss.backward()
-    assert_close(delta, numeric_grad(lambda: loss.forward(output, y), output))
+    cost = cost_cls()
+    cost.forward(output, y)
+    delta = cost.backward()
+    assert_close(delta, numeric_grad(lambda: cost.forward(output, y), output))
 
 
 def test_convolutional_network_gradients():
@@ -141,16 +141,16 @@ def test_convolutional_network_gradients():
     y = np.array([4, 0, 9])
 
     def cost():
-        return net.loss.forward(net.forward(x, training=True), y)
+        return net.cost.forward(net.forward(x, training=True), y)
 
     cost()
-    net.backward(net.loss.backward())
+    net.backward(net.cost.backward())
     for w, g, _ in net.parameters():
         assert_close(g, numeric_grad(cost, w))
 
 
 @pytest.mark.parametrize(
-    "hidden, loss_cls",
+    "hidden, cost_cls",
     [
         ([Sigmoid()], QuadraticCost),
         ([Tanh()], SoftmaxCrossEntropy),
@@ -159,14 +159,14 @@ def test_convolutional_network_gradients():
         ([BatchNorm(5), ReLU()], SoftmaxCrossEntropy),
     ],
 )
-def test_whole_network_gradients(hidden, loss_cls):
+def test_whole_network_gradients(hidden, cost_cls):
     """Network.backward wires the layers together correctly: every parameter of a 3-layer
     net matches finite differences of the cost of the whole forward pass."""
     rng = np.random.default_rng(4)
     layers = [Flatten(), Dense(6, 5, "xavier"), *hidden, Dense(5, 4, "xavier"), Tanh(), Dense(4, 10)]
-    if loss_cls is QuadraticCost:
+    if cost_cls is QuadraticCost:
         layers.append(Sigmoid())
-    net = Network(layers, loss_cls(), np.random.default_rng(5), dtype=np.float64)
+    net = Network(layers, cost_cls(), np.random.default_rng(5), dtype=np.float64)
     x = rng.random((3, 2, 3))
     y = np.array([1, 7, 2])
 
@@ -174,9 +174,9 @@ def test_whole_network_gradients(hidden, loss_cls):
         for layer in net.layers:
             if isinstance(layer, Dropout):
                 layer.rng = np.random.default_rng(9)
-        return net.loss.forward(net.forward(x, training=True), y)
+        return net.cost.forward(net.forward(x, training=True), y)
 
     cost()
-    net.backward(net.loss.backward())
+    net.backward(net.cost.backward())
     for w, g, _ in net.parameters():
         assert_close(g, numeric_grad(cost, w))

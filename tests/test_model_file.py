@@ -24,8 +24,27 @@ def test_round_trip_gives_identical_predictions(trained, tmp_path):
     assert loaded.meta["preset"] == "mlp"
     assert loaded.meta["dataset"]["files"] == {"toy": "0" * 64}
     assert set(loaded.meta["metrics"]) >= {"val_accuracy", "test_accuracy"}
-    assert loaded.meta["format_version"] == 1
+    assert loaded.meta["format_version"] == 2
     assert len(loaded.meta["history"]["val_accuracy"]) == 2
+
+
+def test_a_version_1_file_which_called_the_cost_loss_still_loads(trained, tmp_path):
+    trained.save(tmp_path / "m.npz")
+
+    def as_version_1(a):
+        meta = json.loads(bytes(a["meta"]))
+        meta["format_version"] = 1
+        meta["architecture"]["loss"] = meta["architecture"].pop("cost")
+        meta["metrics"] = {k.replace("cost", "loss"): v for k, v in meta["metrics"].items()}
+        meta["history"] = {k.replace("cost", "loss"): v for k, v in meta["history"].items()}
+        a["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+
+    _rewrite(tmp_path / "m.npz", tmp_path / "old.npz", as_version_1)
+    old = Model.load(tmp_path / "old.npz")
+    x = toy_dataset().x_test
+    assert np.array_equal(old.predict_proba(x), trained.predict_proba(x))
+    assert old.meta["format_version"] == 2 and "val_cost" in old.meta["metrics"]
+    assert old.meta["history"]["cost"] == trained.meta["history"]["cost"]
 
 
 def test_wrong_image_size_is_refused(trained):

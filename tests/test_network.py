@@ -41,7 +41,7 @@ def test_learns_and_scores():
         batch_size=16,
         validation_data=(ds.x_val, ds.y_val),
     )
-    assert history["loss"][-1] < history["loss"][0]
+    assert history["cost"][-1] < history["cost"][0]
     assert len(history["val_accuracy"]) == 10
     assert net.score(ds.x_test, ds.y_test) > 0.9
     proba = net.predict_proba(ds.x_test)
@@ -61,8 +61,8 @@ def test_same_seed_same_model_bit_for_bit():
 def test_early_stopping_stops_and_restores_the_best_epoch():
     ds = toy_dataset()
     net = small_net()
-    stopper = EarlyStopping("val_loss", patience=2)
-    # A huge constant learning rate makes validation loss blow up after the first epochs.
+    stopper = EarlyStopping("val_cost", patience=2)
+    # A huge constant learning rate makes validation cost blow up after the first epochs.
     history = net.fit(
         ds.x_train,
         ds.y_train,
@@ -72,10 +72,10 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
         validation_data=(ds.x_val, ds.y_val),
         callbacks=[stopper],
     )
-    assert len(history["loss"]) < 30
-    best = int(np.argmin(history["val_loss"]))
+    assert len(history["cost"]) < 30
+    best = int(np.argmin(history["val_cost"]))
     assert history["best_epoch"] == best + 1
-    assert net.evaluate(ds.x_val, ds.y_val)["loss"] == pytest.approx(history["val_loss"][best], rel=1e-5)
+    assert net.evaluate(ds.x_val, ds.y_val)["cost"] == pytest.approx(history["val_cost"][best], rel=1e-5)
 
 
 def test_early_stopping_refuses_to_watch_anything_but_validation():

@@ -26,9 +26,9 @@ def test_a_step_goes_down_the_gradient(make_optimizer):
     rng = np.random.default_rng(0)
     net = Network([Dense(8, 6), Sigmoid(), Dense(6, 10)], SoftmaxCrossEntropy(), rng, dtype=np.float64)
     x, y = rng.random((16, 8)), rng.integers(0, 10, 16)
-    before = net.loss.forward(net.forward(x), y)
+    before = net.cost.forward(net.forward(x), y)
     net.train_step(x, y, make_optimizer())
-    after = net.loss.forward(net.forward(x), y)
+    after = net.cost.forward(net.forward(x), y)
     assert after < before
 
 

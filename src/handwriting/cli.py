@@ -430,7 +430,7 @@ def _info(args: argparse.Namespace) -> int:
     print(f"{args.model}: handwriting model, format version {meta['format_version']}")
     print(f"preset:       {meta.get('preset')}")
     print(f"architecture: {' -> '.join(repr(layer) for layer in net.layers)}")
-    print(f"cost:         {type(net.loss).__name__}")
+    print(f"cost:         {type(net.cost).__name__}")
     print(f"parameters:   {net.n_params():,} ({net.dtype.name})")
     print(f"input:        images of {'x'.join(map(str, model.image_shape))}")
     classes = meta.get("classes", [])

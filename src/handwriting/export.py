@@ -39,7 +39,7 @@ def to_onnx(model: Model, path: str | os.PathLike[str]) -> None:
     if model.temperature != 1.0:  # calibrated, as Model.predict_proba: softmax(z / T)
         out = graph.node("Div", [out, graph.constant("temperature", np.float32(model.temperature))])
         graph.node("Softmax", [out], axis=1, output="probabilities")
-    elif isinstance(model.network.loss, SoftmaxCrossEntropy):
+    elif isinstance(model.network.cost, SoftmaxCrossEntropy):
         graph.node("Softmax", [out], axis=1, output="probabilities")
     else:  # sigmoid scores, normalized to sum 1 (QuadraticCost.probabilities)
         total = graph.node("ReduceSum", [out, graph.constant("axis", np.array([1], np.int64))], keepdims=1)

@@ -23,11 +23,11 @@ import numpy as np
 from . import store
 from .calibration import softmax_t
 from .errors import ModelFileError, ModelOutputError
-from .nn import LAYERS, LOSSES, Network, forward_cost
+from .nn import COSTS, LAYERS, Network, forward_cost
 from .record import check
 
 FORMAT = "handwriting-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1 called the cost "loss"; read as 2 by _upgrade
 MAX_PARAMS = 100_000_000  # refuse absurd architectures before allocating anything
 # Per image, 10x what the largest preset (cnn) needs: 23.0 M operations, 239 k numbers held.
 MAX_OPERATIONS = 230_000_000
@@ -41,7 +41,7 @@ def architecture(network: Network) -> dict[str, Any]:
     """The JSON-able description from which :func:`build` rebuilds the same network."""
     return {
         "layers": [{"type": type(layer).__name__, **layer.config()} for layer in network.layers],
-        "loss": {"type": type(network.loss).__name__, "config": network.loss.config()},
+        "cost": {"type": type(network.cost).__name__, "config": network.cost.config()},
         "dtype": network.dtype.name,
     }
 
@@ -71,10 +71,10 @@ def build(arch: dict[str, Any], image_shape: tuple[int, ...], n_classes: int) ->
         if kind not in LAYERS:
             raise ValueError(f"unknown layer type {kind!r}")
         layers.append(LAYERS[kind](**spec))
-    loss = arch["loss"]
-    loss_type, loss_config = (loss, {}) if isinstance(loss, str) else (loss["type"], loss.get("config", {}))
-    if loss_type not in LOSSES:
-        raise ValueError(f"unknown cost {loss_type!r}")
+    cost = arch["cost"]
+    cost_type, cost_config = (cost, {}) if isinstance(cost, str) else (cost["type"], cost.get("config", {}))
+    if cost_type not in COSTS:
+        raise ValueError(f"unknown cost {cost_type!r}")
     factor = limit()
     shape, operations, numbers = forward_cost(layers, tuple(image_shape))  # nothing allocated
     n = sum(layer.size() for layer in layers)
@@ -91,7 +91,19 @@ def build(arch: dict[str, Any], image_shape: tuple[int, ...], n_classes: int) ->
             )
     if shape != (n_classes,):
         raise ValueError(f"the network maps one image to shape {shape}, not {n_classes} scores")
-    return Network(layers, LOSSES[loss_type](**loss_config), dtype=arch.get("dtype", "float32"))
+    return Network(layers, COSTS[cost_type](**cost_config), dtype=arch.get("dtype", "float32"))
+
+
+def _upgrade(meta: Any) -> Any:
+    """A record of format version 1, which named the cost "loss" (``loss``, ``val_loss``,
+    ``test_loss``, the architecture's ``loss``), as version 2; any other record unchanged."""
+    if not (isinstance(meta, dict) and meta.get("format") == FORMAT and meta.get("format_version") == 1):
+        return meta
+    meta = {**meta, "format_version": 2}
+    for part in ("architecture", "metrics", "history"):
+        if isinstance(meta.get(part), dict):
+            meta[part] = {key.replace("loss", "cost"): value for key, value in meta[part].items()}
+    return meta
 
 
 def _check_meta(meta: object) -> None:
@@ -212,6 +224,7 @@ class Model:
         except Exception as e:  # zip, zlib, npy-header, JSON and size refusals alike
             raise ModelFileError(f"{path}: not a readable model file ({type(e).__name__}: {e})") from None
         try:
+            meta = _upgrade(meta)
             _check_meta(meta)
             network = build(meta["architecture"], tuple(meta["image_shape"]), len(meta["classes"]))
             names = [f"param_{i:03d}" for i in range(len(arrays))]

@@ -40,7 +40,7 @@ class Preset:
     name: str
     description: str
     layers: Callable[[tuple[int, ...], int], list[Layer]]  # image shape (H, W), classes -> layers
-    loss: Callable[[], object]
+    cost: Callable[[], object]
     optimizer: str  # "sgd", "momentum", "nesterov", "adam" or "adamw"
     lr: float
     epochs: int
@@ -56,7 +56,7 @@ class Preset:
         return self.description.replace("{inputs}", str(math.prod(image_shape)))
 
     def build(self, image_shape: tuple[int, ...], rng: np.random.Generator, classes: int = 10) -> Network:
-        return Network(self.layers(tuple(image_shape), classes), self.loss(), rng)  # type: ignore[arg-type]
+        return Network(self.layers(tuple(image_shape), classes), self.cost(), rng)  # type: ignore[arg-type]
 
     def make_optimizer(self, lr: float) -> Optimizer:
         if self.optimizer in ("adam", "adamw"):

@@ -33,7 +33,7 @@ SCHEMA: dict[str, Any] = {
     "classes": [(int, str)],
     "architecture": {
         "layers": [{"type": str, str: (int, float, str, bool, [int])}],
-        "loss": (str, {"type": str, "config": optional({str: (int, float, str, bool)})}),
+        "cost": (str, {"type": str, "config": optional({str: (int, float, str, bool)})}),
         "dtype": optional(str),
     },
     "calibration": optional({"temperature": NUMBER, "fitted_on": optional(str)}),

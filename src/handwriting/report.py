@@ -30,12 +30,12 @@ def learning_curves(model: Model, out: Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     h = model.meta.get("history", {})
-    epochs = np.arange(1, len(h.get("loss", [])) + 1)
+    epochs = np.arange(1, len(h.get("cost", [])) + 1)
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
-    a.plot(epochs, h.get("loss", []), marker="o", label="training (running)")
-    if h.get("val_loss"):
-        a.plot(epochs, h["val_loss"], marker="o", label="validation")
-    smoothing = getattr(model.network.loss, "label_smoothing", 0.0)
+    a.plot(epochs, h.get("cost", []), marker="o", label="training (running)")
+    if h.get("val_cost"):
+        a.plot(epochs, h["val_cost"], marker="o", label="validation")
+    smoothing = getattr(model.network.cost, "label_smoothing", 0.0)
     a.set(xlabel="epoch", ylabel="cost", title="Cost")
     if smoothing:  # the smoothed targets are never met exactly: the cost cannot reach 0
         a.set_title(f"Cost (label smoothing {smoothing:g}: it levels off above 0)", fontsize=10)

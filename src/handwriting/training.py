@@ -108,7 +108,7 @@ def train(
         stopper.on_train_end(history)  # put back the best epoch's weights, as the first run would have
     history = {
         k: list(previous.get(k, [])) + list(history.get(k, []))
-        for k in ("loss", "accuracy", "lr", "seconds", "val_loss", "val_accuracy")
+        for k in ("cost", "accuracy", "lr", "seconds", "val_cost", "val_accuracy")
         if k in previous or k in history
     }
     if stopper is not None:
@@ -151,7 +151,7 @@ def _trained_model(
             "command": run["command"],
             "seed": run["seed"],
             "epochs": run["epochs"],
-            "epochs_run": len(history["loss"]),
+            "epochs_run": len(history["cost"]),
             "resumed_from_epoch": start_epoch or None,
             "best_epoch": history.get("best_epoch"),
             "batch_size": run["batch_size"],
@@ -166,9 +166,9 @@ def _trained_model(
         },
         "metrics": {
             "val_accuracy": val["accuracy"],
-            "val_loss": val["loss"],
+            "val_cost": val["cost"],
             "test_accuracy": test["accuracy"],
-            "test_loss": test["loss"],
+            "test_cost": test["cost"],
             **{k: v for k, v in calibration.items() if k.startswith(("val_", "test_"))},
         },
         "calibration": {
@@ -216,7 +216,7 @@ def _calibrate(network: Network, dataset: Dataset) -> dict[str, float]:
     """Temperature scaling fitted on the validation split (1.0 for a network whose outputs are
     not softmax logits), with the expected calibration error before and after, on validation
     and (measured once, like the accuracy) on test."""
-    if not isinstance(network.loss, SoftmaxCrossEntropy):
+    if not isinstance(network.cost, SoftmaxCrossEntropy):
         return {"temperature": 1.0}
     val_logits = network.decision_function(dataset.x_val)
     test_logits = network.decision_function(dataset.x_test)

@@ -8,8 +8,8 @@ heavy layers with the plain math of ``reference.py`` instead of their fast paths
 from .backend import set_backend, xp
 from .callbacks import Callback, EarlyStopping
 from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
+from .costs import COSTS, Cost, QuadraticCost, SoftmaxCrossEntropy
 from .layers import LAYERS, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Reshape, Sigmoid, Tanh
-from .losses import LOSSES, Loss, QuadraticCost, SoftmaxCrossEntropy
 from .network import DivergenceError, Network, forward_cost
 from .norm import BatchNorm
 from .optim import SGD, Adam, AdamW, Optimizer
@@ -32,10 +32,10 @@ __all__ = [
     "Flatten",
     "GlobalAvgPool2D",
     "LAYERS",
-    "LOSSES",
+    "COSTS",
     "Layer",
     "LeakyReLU",
-    "Loss",
+    "Cost",
     "MaxPool2D",
     "Network",
     "OneCycle",

@@ -32,7 +32,7 @@ class EarlyStopping(Callback):
         if not monitor.startswith("val_"):
             raise ValueError("early stopping watches the validation split: monitor a 'val_' metric")
         self.monitor, self.patience, self.restore_best = monitor, int(patience), restore_best
-        self.sign = -1.0 if monitor.endswith("loss") else 1.0
+        self.sign = -1.0 if monitor.endswith("cost") else 1.0
 
     def on_train_begin(self, network: Network, epochs: int) -> None:
         self.network = network

@@ -19,8 +19,8 @@ import numpy as np
 
 from .backend import to_numpy, xp
 from .callbacks import Callback
+from .costs import Cost
 from .layers import Layer
-from .losses import Loss
 from .optim import Optimizer
 from .parallel import engine_threads
 from .reference import reference
@@ -57,12 +57,12 @@ class Network:
     def __init__(
         self,
         layers: Sequence[Layer],
-        loss: Loss,
+        cost: Cost,
         rng: np.random.Generator | None = None,
         dtype: Any = np.float32,
     ) -> None:
         self.layers = list(layers)
-        self.loss = loss
+        self.cost = cost
         self.dtype = np.dtype(dtype)
         self.rng = rng if rng is not None else np.random.default_rng(0)
         self.stop_training = False
@@ -127,8 +127,8 @@ class Network:
     def train_step(self, x: Any, y: Any, optimizer: Optimizer) -> tuple[float, Any]:
         """One step of gradient descent on the batch (x, y); returns the batch cost and output."""
         output = self.forward(x, training=True)
-        cost = self.loss.forward(output, y)
-        self.backward(self.loss.backward())
+        cost = self.cost.forward(output, y)
+        self.backward(self.cost.backward())
         optimizer.step(self.parameters())
         return cost, output
 
@@ -154,7 +154,7 @@ class Network:
         generator, so it is seeded too). Epochs are numbered from ``initial_epoch`` (to
         continue an earlier call) up to ``epochs``. The validation split is only *evaluated*
         (for progress and early stopping), never trained on. Returns the history: per-epoch
-        lists of ``loss`` and ``accuracy`` (running, on the training batches), ``val_loss``,
+        lists of ``cost`` and ``accuracy`` (running, on the training batches), ``val_cost``,
         ``val_accuracy``, ``lr`` and ``seconds`` (time spent training, without the validation).
         """
         X, y = self._check_xy(X, y)
@@ -162,9 +162,9 @@ class Network:
             raise ValueError("need 0 <= initial_epoch < epochs and batch_size >= 1")
         schedule = schedule or Constant(optimizer.lr)
         callbacks = list(callbacks)
-        history: dict[str, Any] = {"loss": [], "accuracy": [], "lr": [], "seconds": []}
+        history: dict[str, Any] = {"cost": [], "accuracy": [], "lr": [], "seconds": []}
         if validation_data is not None:
-            history.update(val_loss=[], val_accuracy=[])
+            history.update(val_cost=[], val_accuracy=[])
         n = X.shape[0]
         n_batches = -(-n // batch_size)
         self.stop_training = False
@@ -177,7 +177,7 @@ class Network:
                 logs = self._train_epoch(X, y, epoch, optimizer, schedule, batch_size, augment, callbacks)
                 if validation_data is not None:
                     val = self.evaluate(*validation_data)
-                    logs.update(val_loss=val["loss"], val_accuracy=val["accuracy"])
+                    logs.update(val_cost=val["cost"], val_accuracy=val["accuracy"])
                 for key, value in logs.items():
                     history[key].append(value)
                 for cb in callbacks:
@@ -199,7 +199,7 @@ class Network:
         augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None,
         callbacks: list[Callback],
     ) -> dict[str, float]:
-        """One pass over (X, y) in a fresh random order; returns the epoch's running loss and
+        """One pass over (X, y) in a fresh random order; returns the epoch's running cost and
         accuracy, its last learning rate, and the seconds it took."""
         start = time.perf_counter()
         n = X.shape[0]
@@ -217,9 +217,9 @@ class Network:
             total_cost += cost * len(idx)
             n_correct += int((output.argmax(axis=1) == yb).sum())
             for cb in callbacks:
-                cb.on_batch_end(b, {"loss": cost})
+                cb.on_batch_end(b, {"cost": cost})
         return {
-            "loss": total_cost / n,
+            "cost": total_cost / n,
             "accuracy": n_correct / n,
             "lr": optimizer.lr,
             "seconds": time.perf_counter() - start,  # the training passes alone
@@ -242,7 +242,7 @@ class Network:
         X = self._check_x(X)
         with self._threads():
             out = [
-                to_numpy(self.loss.probabilities(self.forward(xp.asarray(X[i : i + batch_size]))))
+                to_numpy(self.cost.probabilities(self.forward(xp.asarray(X[i : i + batch_size]))))
                 for i in range(0, X.shape[0], batch_size)
             ]
         return np.concatenate(out) if out else np.zeros((0, 0), dtype=self.dtype)
@@ -259,9 +259,9 @@ class Network:
             for i in range(0, X.shape[0], batch_size):
                 xb, yb = xp.asarray(X[i : i + batch_size]), xp.asarray(y[i : i + batch_size])
                 output = self.forward(xb)
-                total_cost += self.loss.forward(output, yb) * xb.shape[0]
+                total_cost += self.cost.forward(output, yb) * xb.shape[0]
                 n_correct += int((output.argmax(axis=1) == yb).sum())
-        return {"loss": total_cost / X.shape[0], "accuracy": n_correct / X.shape[0]}
+        return {"cost": total_cost / X.shape[0], "accuracy": n_correct / X.shape[0]}
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """Accuracy on (X, y), as in scikit-learn."""
@@ -288,4 +288,4 @@ class Network:
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"Network([{inner}], loss={type(self.loss).__name__}())"
+        return f"Network([{inner}], cost={type(self.cost).__name__}())"

@@ -25,7 +25,7 @@ def softmax(z: Any) -> Any:
     return e
 
 
-class Loss:
+class Cost:
     def forward(self, output: Any, y: Any) -> float:
         raise NotImplementedError
 
@@ -40,7 +40,7 @@ class Loss:
         return {}
 
 
-class QuadraticCost(Loss):
+class QuadraticCost(Cost):
     """The original ``train.py`` cost on sigmoid outputs a:
 
     C = 1/(2N) sum_x ||a_x - e_y||^2,     delta^L = dC/da = (a - e_y) / N.
@@ -59,7 +59,7 @@ class QuadraticCost(Loss):
         return output / xp.maximum(output.sum(axis=1, keepdims=True), 1e-12)
 
 
-class SoftmaxCrossEntropy(Loss):
+class SoftmaxCrossEntropy(Cost):
     """Softmax fused with cross-entropy on the logits z of the last layer:
 
     p = softmax(z),  C = -1/N sum_x sum_j t_j log p_j,   delta^L = dC/dz = (p - t) / N,
@@ -99,4 +99,4 @@ class SoftmaxCrossEntropy(Loss):
         return {"label_smoothing": self.label_smoothing}
 
 
-LOSSES: dict[str, type[Loss]] = {cls.__name__: cls for cls in (QuadraticCost, SoftmaxCrossEntropy)}
+COSTS: dict[str, type[Cost]] = {cls.__name__: cls for cls in (QuadraticCost, SoftmaxCrossEntropy)}
