@@ -112,7 +112,6 @@ def _digit_dataset():
 def test_open_set_adds_styles_and_non_digits_to_train_and_validation_only(tmp_path, monkeypatch):
     _fake_fashion(tmp_path)
     monkeypatch.setattr(openset, "N_STYLES", (20, 5))
-    monkeypatch.setattr(openset, "N_PHOTOS", (10, 5))
     monkeypatch.setattr(openset, "N_FASHION", (30, 10))
     monkeypatch.setattr(openset, "N_SHAPES", (15, 5))
     base = _digit_dataset()

@@ -188,7 +188,7 @@ PRESETS["reader"] = replace(
     PRESETS["cnn"],
     name="reader",
     description="cnn's network and training, with an 11th class 'not a digit' and extra training "
-    "examples: MNIST digits as photos and in other styles (low resolution, blocky, thick, broken, "
-    "crossed 7s, 1s with a base) and non-digits (Fashion-MNIST training items, drawn shapes)",
+    "examples: MNIST digits in other styles (low resolution, blocky, thick, broken, crossed 7s, "
+    "1s with a base) and non-digits (Fashion-MNIST training items, drawn shapes)",
     open_set=True,
 )

@@ -7,10 +7,6 @@ validation splits of a 28x28 data set, examples made by the project's own code:
 * **styles**: MNIST digits of the *same split*, altered the ways real writing differs from
   MNIST (very low resolution then blown up smoothly or blockily, thick marker strokes,
   broken strokes, a crossbar on the 7, a base under the 1), labelled with their digit;
-* **photos**: more MNIST digits of the same split, unaltered but rendered as photos like
-  everything else here, so that more digits than non-digits look photographed: else the
-  look of a photo (blur, grain, JPEG) becomes a cue for "not a digit", and plain 1s in
-  photos are rejected;
 * **not a digit** (class 10): Fashion-MNIST *training* items (clothes and shoes) and shapes
   the project draws (zigzags, stars, spirals, scribbles, ...).
 
@@ -45,7 +41,6 @@ FASHION_TRAIN = "train-images-idx3-ubyte.gz"
 
 # How many examples of each kind, per split (train, validation).
 N_STYLES = (10_000, 2_000)
-N_PHOTOS = (20_000, 4_000)
 N_FASHION = (12_000, 2_000)
 N_SHAPES = (6_000, 1_000)
 STYLES = ("lowres", "blocky", "thick", "broken", "bar")
@@ -76,14 +71,12 @@ def with_open_set(dataset: Dataset, seed: int = 0, fashion_dir: str | None = Non
     rng = np.random.default_rng([seed, 2026])
     cut = len(fashion) - N_FASHION[1]  # the last items for validation, the first for training
     parts = []
-    for x, y, n_style, n_photo, items, n_shapes in (
-        (dataset.x_train, dataset.y_train, N_STYLES[0], N_PHOTOS[0], fashion[: N_FASHION[0]], N_SHAPES[0]),
-        (dataset.x_val, dataset.y_val, N_STYLES[1], N_PHOTOS[1], fashion[cut:], N_SHAPES[1]),
+    for x, y, n_style, items, n_shapes in (
+        (dataset.x_train, dataset.y_train, N_STYLES[0], fashion[: N_FASHION[0]], N_SHAPES[0]),
+        (dataset.x_val, dataset.y_val, N_STYLES[1], fashion[cut:], N_SHAPES[1]),
     ):
         pick = rng.choice(len(y), n_style, replace=False)
-        plain = rng.choice(len(y), n_photo, replace=False)
-        styles = [_style(x[i], int(y[i]), rng) for i in pick] + [(x[i], "bicubic") for i in plain]
-        styled_x, styled_y = _through_pipeline(styles, np.concatenate([y[pick], y[plain]]), rng)
+        styled_x, styled_y = _through_pipeline([_style(x[i], int(y[i]), rng) for i in pick], y[pick], rng)
         neg = [photo(item, rng) for item in items] + [_shape_photo(rng) for _ in range(n_shapes)]
         neg_x, neg_y = _through_pipeline(neg, np.full(len(neg), NOT_A_DIGIT), rng, rendered=True)
         xs, ys = np.concatenate([x, styled_x, neg_x]), np.concatenate([y, styled_y, neg_y])
