@@ -261,3 +261,35 @@ def test_a_ring_the_digits_touch_from_inside_is_set_aside_not_read(digits):
     result = handwriting.recognize(page)
     assert [line.digits for line in result.lines] == ["806", digits]
     assert [r.reason for r in result.rejected] == ["frame"]
+
+
+def test_a_flag_drawn_apart_on_a_small_digit_is_part_of_it_not_a_dash():
+    """A small 5 whose flat top stroke the pen left apart, a little to the right of its body:
+    the stroke rests on the digit's top, so it is the digit's, not a dash between digits."""
+    rng = np.random.default_rng(4)
+
+    def ink(c: str, height: int) -> np.ndarray:
+        glyph = np.asarray(render(c, height=height, margin=0.0, rng=rng))
+        ys, xs = np.nonzero(glyph < 128)
+        return glyph[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+    def cropped(a: np.ndarray) -> np.ndarray:
+        ys, xs = np.nonzero(a < 128)
+        return a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+    three, five, seven = ink("3", 60), ink("5", 40), ink("7", 60)
+    flag_rows = int(np.argmax((five < 128).sum(axis=1) < 0.5 * five.shape[1]))  # the bar's rows
+    flag, body = cropped(five[:flag_rows]), cropped(five[flag_rows + 2 :])
+    page = np.full((140, 300), 245, np.uint8)
+    base = 100
+    page[base - 60 : base, 20 : 20 + three.shape[1]] = three
+    x = 40 + three.shape[1]
+    page[base - body.shape[0] : base, x : x + body.shape[1]] = body
+    fx = x + body.shape[1] - max(1, flag.shape[1] // 10)  # overlapping the body by a tenth of its width
+    fy = base - body.shape[0] - 1 - flag.shape[0]
+    page[fy : fy + flag.shape[0], fx : fx + flag.shape[1]] = np.minimum(
+        page[fy : fy + flag.shape[0], fx : fx + flag.shape[1]], flag
+    )
+    page[base - 60 : base, 220 : 220 + seven.shape[1]] = seven
+    result = handwriting.recognize(page)
+    assert "-" not in result.text and len(result.digits) == 3, result.text

@@ -25,6 +25,7 @@ from .normalize import to_mnist
 
 SMALL = 0.5  # a piece less tall than this fraction of the line is not a digit on its own,
 NEAR = 0.25  # it joins a digit within this fraction of the line's height,
+CAP = 0.1  # a flat piece whose bottom is this close to a digit's top, overlapping it, is its flag
 LOW = 0.45  # a piece whose top is below this fraction of the line's band is not a digit
 ALONE = 0.3  # or is a digit of its own if at least this tall; else it is too small to read
 MERGE_OVERLAP = 0.7  # tall pieces overlapping this much (of the narrower's width) are one digit
@@ -100,6 +101,9 @@ def segment_line(
         nearest = int(np.argmin(gaps)) if gaps else -1
         # a separator stands between digits: a dash overlaps none, a dot or comma little
         overlap = (0.2 if char == "-" else 0.5) * (boxes[i, 2] - boxes[i, 0])
+        if char == "-" and nearest >= 0 and gaps[nearest] < 0:  # a flat stroke resting on a digit
+            top = int(boxes[groups[nearest], 1].min())  # (a 5's flag drawn apart) is part of it
+            char = None if abs(int(boxes[i, 3]) - top) <= CAP * tallest and boxes[i, 1] < top else char
         if char is not None and (nearest < 0 or gaps[nearest] > -overlap):
             separators.append(Separator(_box(boxes[i]), char))
         elif nearest >= 0 and gaps[nearest] <= NEAR * tallest:
