@@ -293,3 +293,21 @@ def test_a_flag_drawn_apart_on_a_small_digit_is_part_of_it_not_a_dash():
     page[base - 60 : base, 220 : 220 + seven.shape[1]] = seven
     result = handwriting.recognize(page)
     assert "-" not in result.text and len(result.digits) == 3, result.text
+
+
+@pytest.mark.parametrize("seed", [0, 9])
+def test_digits_joined_to_the_only_form_boxes_are_read_without_the_dividers(seed):
+    """Two printed boxes and nothing else, each digit touching its box, photographed: one
+    piece as tall as the boxes, so the digits' height must be judged again once the box lines
+    are off, or the dividers (no taller than that first guess) are read as 1s."""
+    import cv2
+
+    from handwriting.imaging.synthetic_page import _as_photo
+
+    ink = np.zeros((60, 160), np.float32)
+    for x0 in (30, 66):
+        cv2.rectangle(ink, (x0, 6), (x0 + 36, 44), 1.0, 2)
+    cv2.ellipse(ink, (48, 20), (8, 13), 0, 0, 360, 1.0, 2)  # a 0 touching its box's top
+    cv2.polylines(ink, [np.array([[74, 7], [92, 7], [81, 36]])], False, 1.0, 2)  # a 7 hanging from it
+    result = handwriting.recognize(_as_photo(ink, np.random.default_rng(seed)))
+    assert result.text == "07"

@@ -40,6 +40,7 @@ SPECK = 4.0  # a component of this many stroke widths squared is more than a spe
 MIN_PIECE = 0.015  # components smaller than this fraction of the largest are specks
 FLAT = 4.0  # a component this many times longer than wide may be a straight line
 COVER = 0.8  # share of each quarter of a fitted ellipse along which a ring's ink must lie
+AGAIN = 0.8  # digits this much shorter once the lines are off were joined to a frame
 RING_SIZE = 1.25  # a ring round a number is at least this many digit heights tall and wide
 RING = 0.5  # a curve filling less of its box than this, round other marks, is a frame
 HOLLOW = 0.3  # a ring that digits touch from inside still encloses this much of its box
@@ -124,7 +125,14 @@ def _read(gray: np.ndarray, classify: Classifier | None) -> Page:
     circles, removed = [], []
     if max(mask.shape) >= PAGE * sw:  # room for lines and rings besides the writing
         mask, circles = _remove_rings(mask, sw, height, pieces)
-        mask, removed = remove_lines(mask, height)
+        unlined, removed = remove_lines(mask, height)
+        # digits joined to a frame or a form's boxes made one piece as tall as the frame: judged
+        # again without the lines found, they are shorter, and the frame's sides now long enough
+        again = _digit_height(unlined, sw, _components(unlined)) if removed else None
+        if again is not None and again < AGAIN * height:
+            height = again
+            unlined, removed = remove_lines(mask, height)
+        mask = unlined
     page = Page(rejected=[(b, "frame") for b in circles] + [(line.box, line.reason) for line in removed])
     n, labels, boxes, area = _components(mask) if circles or removed else pieces
     if n == 0:
