@@ -3,7 +3,8 @@
 0. a picture blown up with nearest-neighbour resampling made smooth again (``pixelated.py``);
 1. ink (``ink.py``): the ink map, whatever the polarity and lighting, and its mask;
 2. scale: the typical digit height and stroke width, from the connected components that are
-   not straight lines, the page's own long lines taken off first; large writing is read at a
+   not straight lines, the page's own long lines taken off first (and judged again once step
+   4 has taken off the others, if digits were joined to them); large writing is read at a
    smaller scale;
 3. rings: a closed curve drawn round a number (an ellipse follows its outline) set aside;
 4. lines that are not writing (``rules.py``): rules, margins, boxes, frames, underlines and

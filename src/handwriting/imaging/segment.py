@@ -25,9 +25,9 @@ from .normalize import to_mnist
 
 SMALL = 0.5  # a piece less tall than this fraction of the line is not a digit on its own,
 NEAR = 0.25  # it joins a digit within this fraction of the line's height,
-CAP = 0.1  # a flat piece whose bottom is this close to a digit's top, overlapping it, is its flag
 LOW = 0.45  # a piece whose top is below this fraction of the line's band is not a digit
 ALONE = 0.3  # or is a digit of its own if at least this tall; else it is too small to read
+CAP = 0.1  # a flat piece whose bottom is this close to a digit's top, overlapping it, is its flag
 MERGE_OVERLAP = 0.7  # tall pieces overlapping this much (of the narrower's width) are one digit
 SPLIT_PENALTY = 0.3  # log-odds against cutting a group only a little wider than one digit
 SURE_SPLIT = 1.5  # a group this much wider than tall, or than its neighbours, is cut freely
