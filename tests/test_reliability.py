@@ -187,3 +187,23 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path):
     assert checkpoint.latest(tmp_path).epoch == 2
     with pytest.raises(HandwritingError, match="damaged checkpoint"):
         checkpoint.load(newest)
+
+
+def test_a_run_checkpointed_when_the_cost_was_called_loss_resumes(tmp_path):
+    """A checkpoint written before the code said "cost" everywhere: its history's "loss" and
+    "val_loss" are read as "cost" and "val_cost", so the resumed record is one history."""
+    import json
+
+    ds = toy_dataset()
+    training.train(ds, "seed", epochs=3, seed=0, checkpoint_dir=tmp_path)
+    (tmp_path / "checkpoint-0003.npz").unlink()  # as if stopped after epoch 2
+    for path in tmp_path.glob("checkpoint-*.npz"):
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(bytes(arrays["meta"]))
+        meta["history"] = {k.replace("cost", "loss"): v for k, v in meta["history"].items()}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        np.savez(path, **arrays)
+    model = training.train(ds, "seed", epochs=3, seed=0, checkpoint_dir=tmp_path, resume=True)
+    history = model.meta["history"]
+    assert len(history["cost"]) == len(history["val_cost"]) == 3 and "loss" not in history

@@ -140,7 +140,7 @@ def load(path: Path) -> Checkpoint:
             optimizer,
             stopper,
             meta["rng"],
-            meta["history"],
+            {k.replace("loss", "cost"): v for k, v in meta["history"].items()},  # older runs said "loss"
             meta["settings"],
             path,
         )
