@@ -80,3 +80,26 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
         env=env,
         timeout=600,
     )
+
+
+def preset_model(preset: str, rng: np.random.Generator):
+    """An untrained model of ``preset``'s architecture, its batch norms given statistics of
+    their own (not the defaults) and, for softmax networks, a calibration temperature: what
+    an exported model must reproduce."""
+    from handwriting.model import Model
+    from handwriting.presets import PRESETS
+
+    classes = 11 if PRESETS[preset].open_set else 10
+    network = PRESETS[preset].build((28, 28), rng, classes)
+    for layer in network.layers:
+        if "running_var" in layer.buffers:
+            layer.buffers["running_mean"][:] = rng.normal(0, 0.5, layer.n)
+            layer.buffers["running_var"][:] = rng.uniform(0.5, 2.0, layer.n)
+            layer.params["gamma"][:] = rng.uniform(0.5, 1.5, layer.n)
+    temperature = 0.7 if preset != "seed" else 1.0  # (training calibrates softmax networks only)
+    meta = {
+        "image_shape": [28, 28],
+        "classes": list(range(classes)),
+        "calibration": {"temperature": temperature},
+    }
+    return Model(network, meta)

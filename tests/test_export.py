@@ -5,7 +5,7 @@ temperature, the seed network's normalized sigmoids), and for the shipped model.
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import preset_model, run_cli
 from handwriting.data import load_mnist
 from handwriting.model import Model
 from handwriting.presets import PRESETS
@@ -24,20 +24,8 @@ def _run(path, images):
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_exports_to_the_same_probabilities(preset, tmp_path):
     rng = np.random.default_rng(3)
-    classes = 11 if PRESETS[preset].open_set else 10
-    network = PRESETS[preset].build((28, 28), rng, classes)
-    for layer in network.layers:  # batch norm with statistics of its own, not the defaults
-        if "running_var" in layer.buffers:
-            layer.buffers["running_mean"][:] = rng.normal(0, 0.5, layer.n)
-            layer.buffers["running_var"][:] = rng.uniform(0.5, 2.0, layer.n)
-            layer.params["gamma"][:] = rng.uniform(0.5, 1.5, layer.n)
-    temperature = 0.7 if preset != "seed" else 1.0  # (training calibrates softmax networks only)
-    meta = {
-        "image_shape": [28, 28],
-        "classes": list(range(classes)),
-        "calibration": {"temperature": temperature},
-    }
-    model = Model(network, meta)
+    model = preset_model(preset, rng)
+    classes = len(model.meta["classes"])
     to_onnx(model, tmp_path / "m.onnx")
     images = rng.random((64, 28, 28), dtype=np.float32)
     expected = model.predict_proba(images)

@@ -4,7 +4,6 @@ a real headless Chromium (Debian's, driven by Playwright), as a person would."""
 import io
 import json
 import os
-import shutil
 import socket
 import threading
 import time
@@ -18,15 +17,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from handwriting.imaging.synthetic import STROKES, WIDTH, render
+from handwriting.imaging.synthetic import render
 from handwriting.model import Model
 from handwriting.nn import Dense, Flatten, Network, SoftmaxCrossEntropy
 
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
+from browser import chromium_page, draw, read  # noqa: E402
 from handwriting.web.app import MAX_PARTS, Budget, create_app  # noqa: E402
 from handwriting.web.server import Protocol  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = (
     Path(os.environ.get("HANDWRITING_SCREENSHOTS", "")) if os.environ.get("HANDWRITING_SCREENSHOTS") else None
 )
@@ -339,50 +338,8 @@ def test_many_simultaneous_requests_are_answered_correctly(server):
 
 @pytest.fixture(scope="module")
 def page(server):
-    if CHROMIUM is None:
-        pytest.skip("no Chromium: apt-get install chromium (the CI script installs it)")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: pip install '.[dev]'"
-    )
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        pg = browser.new_page(viewport={"width": 900, "height": 1000})
-        pg.goto(server.url + "/")
+    with chromium_page(server.url + "/") as pg:
         yield pg
-        browser.close()
-
-
-def draw(page, text, height=170, top=40):
-    """Write ``text`` on the canvas with mouse strokes, digit by digit, as a person would."""
-    box = page.locator("#canvas").bounding_box()
-    x = box["x"] + 40
-    for ch in text:
-        for stroke in STROKES[ch]:
-            points = [(x + px * height, box["y"] + top + py * height) for px, py in stroke]
-            page.mouse.move(*points[0])
-            page.mouse.down()
-            for p in points[1:]:
-                page.mouse.move(*p, steps=2)
-            page.mouse.up()
-        x += (WIDTH[ch] + 0.35) * height
-
-
-def read(page, expected, timeout=15000):
-    page.wait_for_function(
-        "e => document.getElementById('digits').textContent === e", arg=expected, timeout=timeout
-    )
-    return page.locator("#digits").text_content()
 
 
 def shot(page, name):

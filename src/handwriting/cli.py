@@ -170,10 +170,17 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=_positive_int, default=1, help="server processes, one per core to use (default: 1)"
     )
 
-    x = sub.add_parser("export", help="write a model for another runtime (ONNX)")
+    x = sub.add_parser(
+        "export", help="write a model for another runtime: an ONNX file, or a site that reads in the browser"
+    )
     x.add_argument("model", metavar="MODEL", help="a model file (or 'pretrained', the one in the package)")
-    x.add_argument("--format", choices=("onnx",), default="onnx", help="the format (default: onnx)")
-    x.add_argument("--out", metavar="FILE", required=True, help="the file to write")
+    x.add_argument(
+        "--format",
+        choices=("onnx", "web"),
+        default="onnx",
+        help="onnx: one .onnx file; web: a folder, a page that reads pictures with no server (default: onnx)",
+    )
+    x.add_argument("--out", metavar="PATH", required=True, help="the file (onnx) or folder (web) to write")
 
     p = sub.add_parser("report", help="figures and an HTML page about a trained model")
     p.add_argument("model", metavar="MODEL")
@@ -204,10 +211,18 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import to_onnx
+    from .export import to_onnx, to_web
     from .recognizer import pretrained_path
 
     model = Model.load(pretrained_path() if args.model == "pretrained" else args.model)
+    if args.format == "web":
+        written = to_web(model, args.out)
+        size = sum(f.stat().st_size for f in written)
+        print(
+            f"wrote {len(written)} files ({size / 1e6:.1f} MB) to {args.out}; serve that folder with any "
+            f"static file server (python -m http.server -d {args.out}) and open it in a browser"
+        )
+        return 0
     to_onnx(model, args.out)
     print(
         f"wrote {args.out}: input images (N, {model.image_shape[0]}, {model.image_shape[1]}), "

@@ -1,5 +1,7 @@
-"""A trained model as an ONNX graph, built from our own weights with the ``onnx`` package's
-helpers (no other framework involved), for other runtimes: onnxruntime, the browser, phones.
+"""A trained model for other runtimes.
+
+``to_onnx``: an ONNX graph, built from our own weights with the ``onnx`` package's helpers (no
+other framework involved), for onnxruntime and the runtimes that read ONNX.
 
 Input ``images``: float32 (N, H, W) in [0, 1], N free, as ``Model.predict_proba`` takes.
 Output ``probabilities``: (N, classes), as ``Model.predict_proba`` gives them: softmax(z / T)
@@ -7,17 +9,26 @@ for a calibrated model, else softmax(z), or for the quadratic-cost network its s
 normalized to sum 1. Each of
 our layers maps to one ONNX operator (a Dense layer to MatMul and Add); Dropout, a no-op
 when predicting, to none.
+
+``to_web``: a static site that reads pictures in the browser with no server: the drawing
+page ``serve`` shows, its JavaScript reader (``web/static/reader``: the imaging steps and a
+forward pass, each layer a short function) and the weights as ``model.json`` (the layers and
+where each array lies) with ``weights.bin`` (little-endian float32).
 """
 
 from __future__ import annotations
 
+import json
 import os
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .errors import HandwritingError
-from .model import Model
+from .model import REJECT_AT, Model
 from .nn import SoftmaxCrossEntropy
 
 OPSET = 17
@@ -60,6 +71,89 @@ def to_onnx(model: Model, path: str | os.PathLike[str]) -> None:
     proto.doc_string = f"classes: {model.meta['classes']}"
     onnx.checker.check_model(proto)
     onnx.save(proto, os.fspath(path))
+
+
+# the site: the serve page's files, the reader it runs in the browser, and the weights
+SITE_FILES = (
+    "app.js",
+    "style.css",
+    "favicon.svg",
+    "reader/imaging.js",
+    "reader/network.js",
+    "reader/read.js",
+)
+ATTRIBUTES = {
+    "Conv2D": ("k", "stride", "padding"),
+    "MaxPool2D": ("pool",),
+    "AvgPool2D": ("pool",),
+    "BatchNorm": ("eps",),
+    "LeakyReLU": ("alpha",),
+    "Reshape": ("shape",),
+}
+WEB_LAYERS = {*ATTRIBUTES, "Dense", "GlobalAvgPool2D", "Flatten", "ReLU", "Sigmoid", "Tanh", "Dropout"}
+
+
+def to_web(model: Model, out: str | os.PathLike[str]) -> list[Path]:
+    """Write a static site that reads pictures with ``model`` in the browser into the folder
+    ``out``; the files written. Any static file server can serve it."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise HandwritingError(f"{out}: is a file; give a folder for the site")
+    spec, weights = _web_model(model)
+    static = resources.files("handwriting") / "web" / "static"
+    page = (static / "index.html").read_text("utf-8")
+    # the page reads in the browser: no server to send pictures to
+    page = page.replace('<html lang="en">', '<html lang="en" data-reader="browser">', 1)
+    files = {"weights.bin": weights, "model.json": json.dumps(spec, indent=1).encode()}
+    files |= {f"static/{name}": (static / name).read_bytes() for name in SITE_FILES}
+    files["index.html"] = page.encode()  # last: the site is whole once its page is there
+    for name, data in files.items():
+        with atomic_write(out / name) as f:
+            f.write(data)
+    return [out / name for name in files]
+
+
+def _web_model(model: Model) -> tuple[dict[str, Any], bytes]:
+    """model.json's contents and weights.bin's bytes: each layer's kind, attributes and arrays
+    (their shape and offset, in float32 values, into the weights)."""
+    layers, arrays, offset = [], [], 0
+    for layer in model.network.layers:
+        kind = type(layer).__name__
+        if kind not in WEB_LAYERS:
+            raise HandwritingError(f"cannot export a {kind} layer to the web page")
+        entry: dict[str, Any] = {"kind": kind, "params": {}}
+        entry |= {name: _plain(getattr(layer, name)) for name in ATTRIBUTES.get(kind, ())}
+        for name, value in {**layer.params, **layer.buffers}.items():
+            a = np.ascontiguousarray(value, dtype="<f4")
+            entry["params"][name] = {"shape": list(a.shape), "offset": offset}
+            arrays.append(a)
+            offset += a.size
+        layers.append(entry)
+    meta = model.meta
+    softmax = model.temperature != 1.0 or isinstance(model.network.cost, SoftmaxCrossEntropy)
+    spec = {
+        "format": "handwriting-web",
+        "version": 1,
+        "input": list(model.image_shape),
+        "classes": meta["classes"],
+        # as Model.predict_proba: softmax(z / T) when calibrated or trained with softmax
+        "output": "softmax" if softmax else "normalized",
+        "temperature": model.temperature,
+        "reject_class": model.reject_class,
+        "reject_at": REJECT_AT,
+        "layers": layers,
+        "weights": "weights.bin",
+        "about": {
+            "preset": meta.get("preset"),
+            "metrics": meta.get("metrics", {}),
+            "trained_with": meta.get("training", {}).get("command"),
+        },
+    }
+    return spec, b"".join(a.tobytes() for a in arrays)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 class _Graph:

@@ -1,5 +1,13 @@
-// The drawing page: pointer strokes on a canvas, sent (debounced) to /api/recognize.
+// The drawing page: pointer strokes on a canvas, read (debounced) by the server's
+// /api/recognize, or, on the site `handwriting export --format web` writes (<html
+// data-reader="browser">), by the reader in static/reader/ right here in the browser.
 "use strict";
+
+const inBrowser = document.documentElement.dataset.reader === "browser";
+// the in-browser reader, once its model is loaded (window.reader: for scripts and tests)
+const readerReady = inBrowser
+  ? import("./reader/read.js").then(({ Reader }) => Reader.load("model.json")).then((r) => (window.reader = r))
+  : null;
 
 const canvas = document.getElementById("canvas");
 const ctx = canvas.getContext("2d");
@@ -81,13 +89,9 @@ function schedule() {  // debounce: read once the hand has paused
 async function send(blob, what) {
   const id = ++requestId;
   statusBox.textContent = "reading…";
-  const form = new FormData();
-  form.append("image", blob, what);
   try {
-    const response = await fetch("/api/recognize", { method: "POST", body: form });
-    const data = await response.json();
+    const data = await read(blob, what);
     if (id !== requestId) return;  // a newer drawing is already on its way
-    if (!response.ok) throw new Error(data.error || response.statusText);
     show(data);
   } catch (err) {
     if (id !== requestId) return;
@@ -97,6 +101,16 @@ async function send(blob, what) {
   } finally {
     if (id === requestId) statusBox.textContent = "";
   }
+}
+
+async function read(blob, what) {
+  if (inBrowser) return (await readerReady).readBlob(blob, 10);
+  const form = new FormData();
+  form.append("image", blob, what);
+  const response = await fetch("api/recognize", { method: "POST", body: form });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
 }
 
 function show(data) {
@@ -191,9 +205,19 @@ function outline(data) {
   ctx.setLineDash([]);
 }
 
-fetch("/api/model").then((r) => r.json()).then((m) => {
+function describe(m) {
   const acc = m.metrics && m.metrics.test_accuracy;
   document.getElementById("model").textContent =
-    "model: " + m.preset + (acc ? ", " + (100 * acc).toFixed(2) + "% on the MNIST test set" : "");
-});
+    "model: " + m.preset + (acc ? ", " + (100 * acc).toFixed(2) + "% on the MNIST test set" : "") +
+    (inBrowser ? "; read in this browser, no server" : "");
+}
+if (inBrowser) {
+  document.getElementById("links").innerHTML = '<a href="model.json">model</a>';
+  readerReady.then((r) => describe(r.network.spec.about), (err) => {
+    errorBox.textContent = "could not load the model: " + err.message;
+    errorBox.hidden = false;
+  });
+} else {
+  fetch("api/model").then((r) => r.json()).then(describe);
+}
 redraw();

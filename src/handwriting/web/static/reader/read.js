@@ -1,0 +1,135 @@
+// A picture to the result `handwriting recognize --json` prints (format version 2), entirely
+// in the browser: decode -> gray -> lines of 28x28 digits (imaging.js) -> network.js ->
+// text, as the Python package's recognizer.py does. Adds, for the page, each digit's ten
+// probabilities and the 28x28 images (as data URLs) the network was shown.
+
+import { FIELD, readPage, resizeArea, pyRound } from "./imaging.js";
+import { Network } from "./network.js";
+
+export const FORMAT_VERSION = 2;
+const WORK_SIZE = 1024, THRESHOLD = 0.5, UNKNOWN = "?", N_DIGITS = 10;
+
+export class Reader {
+  constructor(network) { this.network = network; }
+
+  static async load(url = "model.json") { return new Reader(await Network.load(url)); }
+
+  // an image file (Blob) -> the result; EXIF orientation honoured, as `recognize` does
+  async readBlob(blob, topK = 3) {
+    let bitmap;
+    try {
+      bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
+    } catch {
+      throw new Error("not an image this browser can read; use PNG or JPEG");
+    }
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height), ctx = canvas.getContext("2d");
+    ctx.drawImage(bitmap, 0, 0);
+    const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+    return this.readRGBA(data, bitmap.width, bitmap.height, topK);
+  }
+
+  // RGBA bytes (as ImageData holds them) -> the result
+  readRGBA(rgba, width, height, topK = 3) {
+    const gray = reduced(grayOf(rgba, width, height));
+    const page = readPage(gray, (images) => this.network.predictProba(images));
+    const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
+    const proba = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
+    const [sx, sy] = [width / gray.w, height / gray.h];
+    const box = (b) => [Math.floor(b[0] * sx), Math.floor(b[1] * sy), Math.min(width, Math.ceil(b[2] * sx)), Math.min(height, Math.ceil(b[3] * sy))];
+    const out = { version: FORMAT_VERSION, lines: [], rejected: page.rejected.map(([b, reason]) => ({ box: box(b), reason })) };
+    let next = 0;
+    for (const segmented of page.lines) {
+      const line = this.readLine(segmented, proba.slice(next), topK, out.rejected, box);
+      next += segmented.items.filter((it) => it.kind === "digit").length;
+      if (line) out.lines.push(line);
+    }
+    const every = (key) => out.lines.flatMap((l) => l[key]);
+    return {
+      version: FORMAT_VERSION,
+      text: out.lines.map((l) => l.text).join("\n"),
+      digits: out.lines.map((l) => l.digits).join("\n"),
+      confidences: every("confidences"),
+      boxes: every("boxes"),
+      top_k: every("top_k"),
+      lines: out.lines.map(({ text, digits, confidences, boxes, top_k }) => ({ text, digits, confidences, boxes, top_k })),
+      rejected: out.rejected,
+      probabilities: every("probabilities"),
+      images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),
+    };
+  }
+
+  // recognizer._read_line: separators and spaces kept, "not a digit" set aside, '?' below THRESHOLD
+  readLine({ items, spaces }, proba, topK, rejected, box) {
+    const spec = this.network.spec, reject = spec.reject_class;
+    const line = { text: "", digits: "", confidences: [], boxes: [], top_k: [], probabilities: [], pixels: [] };
+    let space = false, i = 0;
+    items.forEach((item, k) => {
+      space ||= spaces[k];
+      const gap = space && line.text ? " " : "";
+      if (item.kind === "separator") { line.text += gap + item.char; space = false; return; }
+      const row = proba[i++];
+      if (reject !== null && row[reject] >= spec.reject_at) { rejected.push({ box: box(item.box), reason: "not a digit" }); return; }
+      const p = row.slice(0, N_DIGITS), best = p.indexOf(Math.max(...p));
+      const char = p[best] >= THRESHOLD ? String(best) : UNKNOWN;
+      line.text += gap + char;
+      space = false;
+      line.digits += char;
+      line.confidences.push(round4(p[best]));
+      line.boxes.push(box(item.box));
+      const order = [...p.keys()].sort((a, b) => p[b] - p[a]).slice(0, Math.max(1, topK));
+      line.top_k.push(order.map((d) => ({ digit: d, probability: round4(p[d]) })));
+      line.probabilities.push(p.map(round4));
+      line.pixels.push(item.pixels);
+    });
+    if (!line.digits) return null;
+    const kept = [...line.text].map((c, j) => (/[0-9?]/.test(c) ? j : -1)).filter((j) => j >= 0);
+    line.text = line.text.slice(kept[0], kept[kept.length - 1] + 1);  // no separator left hanging
+    return line;
+  }
+}
+
+const round4 = (v) => Math.round(v * 1e4) / 1e4;
+
+// load.py's _flatten: gray levels in [0, 1]; a transparent background becomes paper of the
+// opposite brightness to the ink; opaque pictures as Pillow's "L" conversion
+function grayOf(rgba, w, h) {
+  const gray = { w, h, data: new Float32Array(w * h) };
+  let transparent = false;
+  for (let i = 0; i < w * h; i++) if (rgba[4 * i + 3] < 0.98 * 255) { transparent = true; break; }
+  if (!transparent) {
+    for (let i = 0; i < w * h; i++) {
+      const [r, g, b] = [rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]];
+      gray.data[i] = ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) / 255;
+    }
+    return gray;
+  }
+  let sum = 0, count = 0;
+  for (let i = 0; i < w * h; i++) {
+    gray.data[i] = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
+    if (rgba[4 * i + 3] > 0.5 * 255) { sum += gray.data[i]; count++; }
+  }
+  const paper = !count || sum / count < 0.5 ? 1 : 0;
+  for (let i = 0; i < w * h; i++) {
+    const a = rgba[4 * i + 3] / 255;
+    gray.data[i] = a * gray.data[i] + (1 - a) * paper;
+  }
+  return gray;
+}
+
+function reduced(gray) {  // at most WORK_SIZE pixels across, as load.py reads a picture
+  const f = WORK_SIZE / Math.max(gray.w, gray.h);
+  if (f >= 1) return gray;
+  return resizeArea(gray, Math.max(1, pyRound(gray.w * f)), Math.max(1, pyRound(gray.h * f)));
+}
+
+function dataURL(pixels) {  // a 28x28 digit as the network saw it: white ink on black
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = FIELD;
+  const ctx = canvas.getContext("2d"), im = ctx.createImageData(FIELD, FIELD);
+  pixels.forEach((v, i) => {
+    const g = Math.round(255 * v);
+    im.data.set([g, g, g, 255], 4 * i);
+  });
+  ctx.putImageData(im, 0, 0);
+  return canvas.toDataURL("image/png");
+}

@@ -1,0 +1,188 @@
+"""``handwriting export --format web``: the static site it writes, served by a plain static
+file server and read in a real headless Chromium, reads what ``handwriting recognize`` reads:
+the examples, digits drawn with the mouse, and (slow) a fixed set of 200 pictures."""
+
+import base64
+import functools
+import io
+import json
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import handwriting
+from browser import chromium_page, draw, read
+from conftest import preset_model
+from handwriting.cli import main
+from handwriting.export import to_web
+from handwriting.imaging.synthetic import photo, render
+from handwriting.imaging.synthetic_page import draw_page
+from handwriting.presets import PRESETS
+from handwriting.recognizer import load_model
+from test_pages import _glyph
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+READ = """async (url) => {
+  const result = await (await window.reader).readBlob(await (await fetch(url)).blob());
+  delete result.images;
+  return result;
+}"""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The pretrained model exported as a site, served by Python's plain static file server."""
+    out = tmp_path_factory.mktemp("site")
+    assert main(["export", "pretrained", "--format", "web", "--out", str(out)]) == 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield out, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def page(site):
+    with chromium_page(site[1] + "/") as pg:
+        pg.wait_for_function("() => window.reader instanceof Object && !(window.reader instanceof Promise)")
+        yield pg
+
+
+def test_export_web_writes_the_page_its_reader_and_the_weights(site, capsys):
+    out, _ = site
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert names == [
+        "index.html",
+        "model.json",
+        "static/app.js",
+        "static/favicon.svg",
+        "static/reader/imaging.js",
+        "static/reader/network.js",
+        "static/reader/read.js",
+        "static/style.css",
+        "weights.bin",
+    ]
+    spec = json.loads((out / "model.json").read_text())
+    model = load_model()
+    assert [layer["kind"] for layer in spec["layers"]] == [type(x).__name__ for x in model.network.layers]
+    assert spec["temperature"] == model.temperature and spec["reject_class"] == model.reject_class
+    n = sum(int(np.prod(a["shape"])) for layer in spec["layers"] for a in layer["params"].values())
+    assert (out / "weights.bin").stat().st_size == 4 * n
+    conv = next(layer for layer in spec["layers"] if layer["kind"] == "Conv2D")
+    first = np.frombuffer((out / "weights.bin").read_bytes(), "<f4")[conv["params"]["W"]["offset"] :]
+    np.testing.assert_array_equal(first[:25], model.network.layers[1].params["W"][0, 0].ravel())
+    assert 'data-reader="browser"' in (out / "index.html").read_text()
+
+
+def test_export_web_into_a_file_is_one_clear_line(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("x")
+    assert main(["export", "pretrained", "--format", "web", "--out", str(target)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is a file" in err and str(target) in err
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_runs_in_the_browser_to_the_same_probabilities(site, page, preset):
+    out, _ = site
+    rng = np.random.default_rng(3)
+    model = preset_model(preset, rng)
+    to_web(model, out / "presets" / preset)
+    images = rng.random((16, 28, 28), dtype=np.float32)
+    browser = page.evaluate(
+        """async ([url, images]) => {
+          const { Network } = await import("/static/reader/network.js");
+          const network = await Network.load(url);
+          return network.predictProba(images.map((im) => Float32Array.from(im)));
+        }""",
+        [f"presets/{preset}/model.json", images.reshape(16, -1).tolist()],
+    )
+    assert np.abs(np.array(browser) - model.predict_proba(images)).max() <= 1e-4
+
+
+def _read_in_browser(page, url: str) -> dict:
+    return page.evaluate(READ, url)
+
+
+def _same(python: dict, browser: dict) -> None:
+    assert browser["text"] == python["text"]
+    assert browser["boxes"] == python["boxes"]
+    np.testing.assert_allclose(browser["confidences"], python["confidences"], atol=2e-3)
+    assert [r["reason"] for r in browser["rejected"]] == [r["reason"] for r in python["rejected"]]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.iterdir() if p.suffix != ".py"))
+def test_site_reads_the_examples_as_recognize_does(site, page, name):
+    out, url = site
+    (out / "cases").mkdir(exist_ok=True)
+    (out / "cases" / name).write_bytes((EXAMPLES / name).read_bytes())
+    _same(handwriting.recognize(EXAMPLES / name).as_dict(), _read_in_browser(page, f"{url}/cases/{name}"))
+
+
+def test_site_reads_digits_drawn_with_the_mouse_as_recognize_does(page):
+    for text in ("3", "472"):
+        page.click("#clear")
+        draw(page, text)
+        assert read(page, text) == text
+        assert page.locator("#details .digit").count() == len(text)
+        png = page.evaluate("() => document.getElementById('canvas').toDataURL('image/png')")
+        drawn = base64.b64decode(png.split(",", 1)[1])
+        assert handwriting.recognize(drawn).text == text  # the same picture, read by the package
+
+
+def test_site_shows_a_clear_error_for_a_file_that_is_not_an_image(page, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not an image")
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#error:not([hidden])", timeout=15000)
+    assert "not an image" in page.locator("#error").text_content()
+
+
+def pictures(n: int, seed: int = 0) -> list[tuple[str, bytes]]:
+    """A fixed set of pictures of numbers, in turn: a clean drawing (PNG), a photo of one
+    (JPEG: noise, blur, light on dark half the time), a page of lines (plain, with separators,
+    with touching digits; JPEG) and a coloured drawing (PNG)."""
+    rng = np.random.default_rng(seed)
+    glyph = _glyph(rng)
+    out = []
+    for i in range(n):
+        text = "".join(rng.choice(list("0123456789"), int(rng.integers(1, 9))))
+        if i % 4 == 2:
+            kind = ("plain", "separators", "touching")[i // 4 % 3]
+            out.append((f"{i:03d}.jpg", draw_page(kind, glyph, rng, photo=False)[0]))
+            continue
+        pen = float(rng.uniform(0.06, 0.14))
+        if i % 4 == 1:
+            drawing = render(text, height=int(rng.integers(20, 40)), pen=pen, ink=0, paper=255, rng=rng)
+            out.append((f"{i:03d}.jpg", photo(1.0 - np.asarray(drawing, np.float32) / 255.0, rng)))
+            continue
+        ink, paper = int(rng.integers(0, 90)), int(rng.integers(170, 256))
+        mode = "RGB" if i % 4 == 3 else "L"
+        drawing = render(
+            text, height=int(rng.integers(28, 160)), pen=pen, ink=ink, paper=paper, rng=rng, mode=mode
+        )
+        buffer = io.BytesIO()
+        drawing.save(buffer, format="PNG")
+        out.append((f"{i:03d}.png", buffer.getvalue()))
+    return out
+
+
+@pytest.mark.slow
+def test_site_agrees_with_recognize_on_200_pictures(site, page):
+    out, url = site
+    (out / "cases").mkdir(exist_ok=True)
+    disagree = []
+    for name, data in pictures(200):
+        (out / "cases" / name).write_bytes(data)
+        python = handwriting.recognize(data).text
+        browser = _read_in_browser(page, f"{url}/cases/{name}")["text"]
+        if browser != python:
+            disagree.append(f"{name}: {python!r} here, {browser!r} in the browser")
+    assert len(disagree) <= 2, "\n".join(disagree)  # 99% of 200
