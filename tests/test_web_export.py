@@ -145,6 +145,22 @@ def test_site_shows_a_clear_error_for_a_file_that_is_not_an_image(page, tmp_path
     assert "not an image" in page.locator("#error").text_content()
 
 
+@pytest.mark.parametrize("kind", ["ruled", "framed", "circled", "boxes"])
+def test_site_says_what_it_leaves_to_recognize_rather_than_misread_it(page, tmp_path, kind):
+    """Rules, frames, rings and form boxes are removed by the package only: the page reads
+    no digits from such a picture and says why, instead of reading the lines as digits."""
+    rng = np.random.default_rng(1)
+    path = tmp_path / f"{kind}.jpg"
+    path.write_bytes(draw_page(kind, _glyph(rng), rng, photo=False)[0])
+    page.click("#clear")  # no note, no answer: what follows is this picture's
+    assert page.locator("#note").is_hidden()
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#note:not([hidden])", timeout=15000)
+    assert page.locator("#note").text_content().startswith("not read: this picture has ruled lines")
+    assert read(page, "(no digits found)") == "(no digits found)"
+    assert handwriting.recognize(path).digits  # which the package does read
+
+
 def pictures(n: int, seed: int = 0) -> list[tuple[str, bytes]]:
     """A fixed set of pictures of numbers, in turn: a clean drawing (PNG), a photo of one
     (JPEG: noise, blur, light on dark half the time), a page of lines (plain, with separators,

@@ -282,12 +282,16 @@ function medianHeight(heights, area, sw) {
 }
 
 function read(gray, classify) {
-  const page = { lines: [], rejected: [] }, ink = inkMap(gray);
+  const page = { lines: [], rejected: [], notes: [] }, ink = inkMap(gray);
   if (maxOf(ink.data) < MIN_CONTRAST) return page;
   const mask = inkMask(ink), sw = strokeWidth(mask), pieces = components(mask);
   const height = digitHeight(sw, pieces);
   if (height === null || !pieces.n) return page;
   const { boxes, area } = pieces, largest = maxOf(area), keep = [];
+  if (structure(mask, height, sw, pieces)) {
+    page.notes.push(NOTE);
+    return page;
+  }
   area.forEach((a, i) => {
     if (a >= MIN_PIECE * largest) keep.push(i);
     else if (a >= 0.25 * sw * sw) page.rejected.push([boxes[i].slice(), "too small"]);
@@ -303,6 +307,49 @@ function read(gray, classify) {
     if (segmented.items.length) page.lines.push(segmented);
   }
   return page;
+}
+
+// What this reader leaves to the Python package, and does not try to read: straight runs of
+// ink longer than rules.py's LONG digit heights across (2.5 down), with its TILT pixels of
+// tolerance; two or more runs across three quarters of a picture PAGE stroke widths wide (a
+// page's rules, which join the writing into one piece: page.py's _page_lines); a closed curve
+// round other marks (page.py's rings: RING_SIZE digits tall and wide, under RING of its box).
+const TILT = 2, PAGE = 30, RING_SIZE = 1.25, RING = 0.5;
+export const NOTE =
+  "not read: this picture has ruled lines, underlines, frames, boxes or rings, which this page does not " +
+  "remove; handwriting recognize reads it";
+
+function structure(mask, height, sw, { boxes, area }) {
+  const ring = boxes.some((b, i) => {
+    const [bw, bh] = [b[2] - b[0], b[3] - b[1]];
+    return bw >= RING_SIZE * height && bh >= RING_SIZE * height && area[i] < RING * bw * bh;
+  });
+  if (ring) return true;
+  const page = Math.max(mask.w, mask.h) >= PAGE * sw;
+  for (const [vertical, long, across] of [[false, LONG * height, mask.w], [true, 2.5 * height, mask.h]]) {
+    const runs = longestRuns(mask, vertical);
+    if (runs.some((r) => r >= long)) return true;
+    // bands of neighbouring rows (or columns) holding a run across the picture: its rules
+    const bands = runs.filter((r, j) => r >= 0.75 * across && !(j > 0 && runs[j - 1] >= 0.75 * across));
+    if (page && bands.length >= 2) return true;
+  }
+  return false;
+}
+
+function longestRuns(mask, vertical) {  // per row (column): its longest run, which may wander TILT pixels
+  const [along, across] = vertical ? [mask.h, mask.w] : [mask.w, mask.h];
+  const at = (i, j) => (vertical ? mask.data[i * mask.w + j] : mask.data[j * mask.w + i]);
+  const longest = new Array(across).fill(0);
+  for (let j = 0; j < across; j++) {
+    let run = 0;
+    for (let i = 0; i < along; i++) {
+      let inked = 0;
+      for (let t = Math.max(0, j - TILT); t <= Math.min(across - 1, j + TILT) && !inked; t++) inked = at(i, t);
+      run = inked ? run + 1 : 0;
+      if (run > longest[j]) longest[j] = run;
+    }
+  }
+  return longest;
 }
 
 // ---- lines.py: pieces into lines of writing ----

@@ -1,7 +1,8 @@
 // A picture to the result `handwriting recognize --json` prints (format version 2), entirely
 // in the browser: decode -> gray -> lines of 28x28 digits (imaging.js) -> network.js ->
 // text, as the Python package's recognizer.py does. Adds, for the page, each digit's ten
-// probabilities and the 28x28 images (as data URLs) the network was shown.
+// probabilities, the 28x28 images (as data URLs) the network was shown, and `notes`: what
+// this reader saw but leaves to the Python package (rules, frames, rings).
 
 import { FIELD, readPage, resizeArea, pyRound } from "./imaging.js";
 import { Network } from "./network.js";
@@ -36,7 +37,7 @@ export class Reader {
     const proba = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
     const [sx, sy] = [width / gray.w, height / gray.h];
     const box = (b) => [Math.floor(b[0] * sx), Math.floor(b[1] * sy), Math.min(width, Math.ceil(b[2] * sx)), Math.min(height, Math.ceil(b[3] * sy))];
-    const out = { version: FORMAT_VERSION, lines: [], rejected: page.rejected.map(([b, reason]) => ({ box: box(b), reason })) };
+    const out = { lines: [], rejected: page.rejected.map(([b, reason]) => ({ box: box(b), reason })) };
     let next = 0;
     for (const segmented of page.lines) {
       const line = this.readLine(segmented, proba.slice(next), topK, out.rejected, box);
@@ -55,6 +56,7 @@ export class Reader {
       rejected: out.rejected,
       probabilities: every("probabilities"),
       images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),
+      notes: page.notes,
     };
   }
 
