@@ -45,12 +45,29 @@ function conv2d(x, { W, b }, { k, stride: s, padding: p }) {
         }
       }
     }
-    for (let g = 0; g < f; g++) {
-      const z = (i * f + g) * m, taps = c * k * k, o = out.data;
-      o.fill(b.data[g], z, z + m);
+    // four filters at a time: each column value is loaded once for four products
+    const taps = c * k * k, o = out.data;
+    for (let g = 0; g < f; g += 4) {
+      const count = Math.min(4, f - g), z = (i * f + g) * m;
+      for (let q = 0; q < count; q++) o.fill(b.data[g + q], z + q * m, z + (q + 1) * m);
       for (let r = 0; r < taps; r++) {
-        const wt = W.data[g * taps + r], col = r * m;
-        for (let j = 0; j < m; j++) o[z + j] += wt * cols[col + j];
+        const col = r * m, w0 = W.data[g * taps + r];
+        const w1 = count > 1 ? W.data[(g + 1) * taps + r] : 0, w2 = count > 2 ? W.data[(g + 2) * taps + r] : 0;
+        const w3 = count > 3 ? W.data[(g + 3) * taps + r] : 0;
+        if (count === 4) {
+          for (let j = 0; j < m; j++) {
+            const v = cols[col + j];
+            o[z + j] += w0 * v;
+            o[z + m + j] += w1 * v;
+            o[z + 2 * m + j] += w2 * v;
+            o[z + 3 * m + j] += w3 * v;
+          }
+        } else {
+          for (let q = 0; q < count; q++) {
+            const wq = [w0, w1, w2, w3][q];
+            for (let j = 0; j < m; j++) o[z + q * m + j] += wq * cols[col + j];
+          }
+        }
       }
     }
   }
