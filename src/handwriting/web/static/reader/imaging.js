@@ -313,16 +313,23 @@ function read(gray, classify) {
 // ink longer than rules.py's LONG digit heights across (2.5 down), with its TILT pixels of
 // tolerance; two or more runs across three quarters of a picture PAGE stroke widths wide (a
 // page's rules, which join the writing into one piece: page.py's _page_lines); a closed curve
-// round other marks (page.py's rings: RING_SIZE digits tall and wide, under RING of its box).
-const TILT = 2, PAGE = 30, RING_SIZE = 1.25, RING = 0.5;
+// round other marks (page.py's rings: RING_SIZE digits tall and wide, under RING of its box,
+// with marks inside it, or joined to it and TALL digits tall).
+const TILT = 1, PAGE = 30, RING_SIZE = 1.25, RING = 0.5, TALL = 1.5;
 export const NOTE =
   "not read: this picture has ruled lines, underlines, frames, boxes or rings, which this page does not " +
   "remove; handwriting recognize reads it";
 
 function structure(mask, height, sw, { boxes, area }) {
+  // a ring: other marks inside it (page.py's test), or taller than touching digits stand
+  const inside = (r, j) => {
+    const [cx, cy] = [(boxes[j][0] + boxes[j][2]) / 2, (boxes[j][1] + boxes[j][3]) / 2];
+    return cx > r[0] && cx < r[2] && cy > r[1] && cy < r[3] && boxes[j][3] - boxes[j][1] >= 0.3 * (r[3] - r[1]);
+  };
   const ring = boxes.some((b, i) => {
     const [bw, bh] = [b[2] - b[0], b[3] - b[1]];
-    return bw >= RING_SIZE * height && bh >= RING_SIZE * height && area[i] < RING * bw * bh;
+    if (!(bw >= RING_SIZE * height && bh >= RING_SIZE * height && area[i] < RING * bw * bh)) return false;
+    return bh >= TALL * height || boxes.some((_, j) => j !== i && inside(b, j));
   });
   if (ring) return true;
   const page = Math.max(mask.w, mask.h) >= PAGE * sw;
