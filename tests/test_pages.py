@@ -311,3 +311,15 @@ def test_digits_joined_to_the_only_form_boxes_are_read_without_the_dividers(seed
     cv2.polylines(ink, [np.array([[74, 7], [92, 7], [81, 36]])], False, 1.0, 2)  # a 7 hanging from it
     result = handwriting.recognize(_as_photo(ink, np.random.default_rng(seed)))
     assert result.text == "07"
+
+
+def test_the_size_of_large_writing_is_checked_where_the_digits_stand_apart():
+    """On the 200-pixel copy that judges how far to shrink large writing, a digit close to a
+    rule merges with it into one tall piece; taken for the digit, it shrank this page's '1'
+    to a sliver that was read as nothing. The scale is now checked at the size chosen."""
+    rng = np.random.default_rng(7)
+    glyph = _glyph(rng)
+    for _ in range(17):
+        data, truth = draw_page("ruled", glyph, rng)
+    assert truth == ["17"]
+    assert handwriting.recognize(data).digits == "17"

@@ -35,6 +35,7 @@ from .segment import ALONE, Box, Classifier, Digit, Segmented, segment_line
 
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
 TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
+SHRUNK = 0.5  # digits this much smaller than TARGET at the working scale were misjudged
 SKEW = 0.1  # a page's lines are within this slope of horizontal or vertical
 PAGE = 30  # a picture needs to be this many stroke widths across to hold lines or rings
 SPECK = 4.0  # a component of this many stroke widths squared is more than a speck
@@ -76,20 +77,32 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
 
 def _working_scale(gray: np.ndarray) -> float:
     """The factor (at most 1) that brings the digits to about TARGET pixels tall, judged on a
-    copy at most COARSE pixels across."""
+    copy at most COARSE pixels across, then checked at that factor: on the coarse copy digits
+    that nearly touch a frame merge with it into one tall piece, and are then measured again
+    where they stand apart."""
     h, w = gray.shape
     f = COARSE / max(h, w)
     if f >= 1.0:
         return 1.0
+    height = _height_at(gray, f)
+    if height is None or height / f <= 1.25 * TARGET:
+        return 1.0
+    scale = TARGET * f / height
+    again = _height_at(gray, scale)
+    if again is not None and again < SHRUNK * TARGET:  # the coarse look measured a frame, not digits
+        scale = min(1.0, scale * TARGET / again)
+    return scale
+
+
+def _height_at(gray: np.ndarray, f: float) -> float | None:
+    """The digit height in a copy of ``gray`` scaled by ``f`` (None: no ink)."""
+    h, w = gray.shape
     small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
     ink = ink_map(small)
     if float(ink.max()) < MIN_CONTRAST:
-        return 1.0
+        return None
     mask = ink_mask(ink)
-    height = _digit_height(mask, stroke_width(mask), _components(mask))
-    if height is None or height / f <= 1.25 * TARGET:
-        return 1.0
-    return TARGET * f / height
+    return _digit_height(mask, stroke_width(mask), _components(mask))
 
 
 def _rescaled(page: Page, scale: tuple[float, float], size: tuple[int, int]) -> Page:
