@@ -58,3 +58,12 @@ def read(page, expected: str, timeout: float = 15000) -> str:
         "e => document.getElementById('digits').textContent === e", arg=expected, timeout=timeout
     )
     return page.locator("#digits").text_content()
+
+
+def upload_a_text_file(page, folder) -> str:
+    """Upload a file that is not an image; the error the page then shows."""
+    path = folder / "notes.txt"
+    path.write_text("not an image")
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#error:not([hidden])", timeout=15000)
+    return page.locator("#error").text_content()

@@ -22,7 +22,7 @@ from handwriting.model import Model
 from handwriting.nn import Dense, Flatten, Network, SoftmaxCrossEntropy
 
 uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
-from browser import chromium_page, draw, read  # noqa: E402
+from browser import chromium_page, draw, read, upload_a_text_file  # noqa: E402
 from handwriting.web.app import MAX_PARTS, Budget, create_app  # noqa: E402
 from handwriting.web.server import Protocol  # noqa: E402
 
@@ -375,11 +375,7 @@ def test_browser_upload_an_image(page, tmp_path):
 
 
 def test_browser_shows_the_error_for_a_non_image(page, tmp_path):
-    path = tmp_path / "notes.txt"
-    path.write_text("not an image")
-    page.set_input_files("#file", str(path))
-    page.wait_for_selector("#error:not([hidden])", timeout=15000)
-    assert "not an image" in page.locator("#error").text_content()
+    assert "not an image" in upload_a_text_file(page, tmp_path)
     shot(page, "error")
 
 

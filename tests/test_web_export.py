@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import handwriting
-from browser import chromium_page, draw, read
+from browser import chromium_page, draw, read, upload_a_text_file
 from conftest import preset_model
 from handwriting.cli import main
 from handwriting.export import to_web
@@ -138,11 +138,7 @@ def test_site_reads_digits_drawn_with_the_mouse_as_recognize_does(page):
 
 
 def test_site_shows_a_clear_error_for_a_file_that_is_not_an_image(page, tmp_path):
-    path = tmp_path / "notes.txt"
-    path.write_text("not an image")
-    page.set_input_files("#file", str(path))
-    page.wait_for_selector("#error:not([hidden])", timeout=15000)
-    assert "not an image" in page.locator("#error").text_content()
+    assert "not an image" in upload_a_text_file(page, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["ruled", "framed", "circled", "boxes"])
