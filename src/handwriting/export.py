@@ -81,6 +81,7 @@ SITE_FILES = (
     "reader/imaging.js",
     "reader/network.js",
     "reader/read.js",
+    "reader/rules.js",
 )
 ATTRIBUTES = {
     "Conv2D": ("k", "stride", "padding"),

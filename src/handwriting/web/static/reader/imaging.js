@@ -1,9 +1,12 @@
 // From a grayscale picture to lines of 28x28 digits, in the browser: the same steps, constants
 // and rules as the Python package's imaging/ (ink.py, page.py, lines.py, segment.py,
-// normalize.py), each function named after the one it follows. Not here: rules, frames and
-// rings (rules.py, page.py's rings) and nearest-neighbour enlargements (pixelated.py); this
-// reader is for digits on plain paper. Images are {w, h, data: Float32Array} row by row;
-// masks the same with a Uint8Array.
+// normalize.py; rules.py is rules.js), each function named after the one it follows. Not
+// here: rings drawn round numbers (page.py's rings) and nearest-neighbour enlargements
+// (pixelated.py): where this reader sees a ring round other marks it says so in the page's
+// `notes` and reads nothing, rather than read the ring as digits. Images are
+// {w, h, data: Float32Array} row by row; masks the same with a Uint8Array.
+
+import { LONG, pageLines, removeLines } from "./rules.js";
 
 // ---- small helpers: Python's round (halves to even), numpy's median and percentile ----
 export function pyRound(x) {
@@ -226,12 +229,20 @@ export function components(mask) {
       provisional[y * w + x] = label;
     }
   }
+  // numbered as OpenCV numbers them: in the order first met scanning 2x2 blocks row by row
   const final = new Int32Array(parent.length), labels = new Int32Array(w * h), boxes = [], area = [];
+  for (let by = 0; by < h; by += 2) {
+    for (let bx = 0; bx < w; bx += 2) {
+      for (const i of [by * w + bx, by * w + bx + 1, (by + 1) * w + bx, (by + 1) * w + bx + 1]) {
+        if (i >= w * h || (i % w) < bx || !provisional[i]) continue;
+        const r = root(provisional[i]);
+        if (!final[r]) { final[r] = boxes.length + 1; boxes.push([Infinity, Infinity, -1, -1]); area.push(0); }
+      }
+    }
+  }
   for (let i = 0; i < w * h; i++) {
     if (!provisional[i]) continue;
-    const r = root(provisional[i]);
-    if (!final[r]) { final[r] = boxes.length + 1; boxes.push([Infinity, Infinity, -1, -1]); area.push(0); }
-    const k = final[r], b = boxes[k - 1], x = i % w, y = (i - x) / w;
+    const k = final[root(provisional[i])], b = boxes[k - 1], x = i % w, y = (i - x) / w;
     labels[i] = k;
     area[k - 1]++;
     b[0] = Math.min(b[0], x); b[1] = Math.min(b[1], y); b[2] = Math.max(b[2], x + 1); b[3] = Math.max(b[3], y + 1);
@@ -240,7 +251,7 @@ export function components(mask) {
 }
 
 // ---- page.py: scale, digit height, pieces, lines ----
-const COARSE = 200, TARGET = WORK, SPECK = 4.0, MIN_PIECE = 0.015, FLAT = 4.0, LONG = 1.7;
+const COARSE = 200, TARGET = WORK, SHRUNK = 0.5, SPECK = 4.0, MIN_PIECE = 0.015, FLAT = 4.0, AGAIN = 0.8;
 
 export function readPage(gray, classify) {
   const scale = workingScale(gray);
@@ -257,23 +268,46 @@ export function readPage(gray, classify) {
 function workingScale(gray) {
   const f = COARSE / Math.max(gray.h, gray.w);
   if (f >= 1) return 1;
-  const small = resizeArea(gray, Math.max(1, pyRound(gray.w * f)), Math.max(1, pyRound(gray.h * f)));
-  const ink = inkMap(small);
-  if (maxOf(ink.data) < MIN_CONTRAST) return 1;
-  const mask = inkMask(ink), height = digitHeight(strokeWidth(mask), components(mask));
-  return height === null || height / f <= 1.25 * TARGET ? 1 : (TARGET * f) / height;
+  const height = heightAt(gray, f);
+  if (height === null || height / f <= 1.25 * TARGET) return 1;
+  const scale = (TARGET * f) / height, again = heightAt(gray, scale);
+  // on the coarse copy a digit close to a frame merges with it: measured again where they stand apart
+  return again !== null && again < SHRUNK * TARGET ? Math.min(1, (scale * TARGET) / again) : scale;
 }
 
-function digitHeight(sw, pieces) {
-  const { n, boxes, area } = pieces;
-  if (!n) return null;
-  const heights = [], areas = [];
-  boxes.forEach((b, i) => {
-    const bw = b[2] - b[0], bh = b[3] - b[1], long = Math.max(bw, bh);
-    if (!(long >= FLAT * Math.min(bw, bh) && area[i] < 1.6 * sw * long)) { heights.push(bh); areas.push(area[i]); }
-  });
-  if (heights.length) return medianHeight(heights, areas, sw);
-  return medianHeight(boxes.map((b) => b[3] - b[1]), area, sw);  // only straight strokes: a lone 1
+function heightAt(gray, f) {
+  const small = resizeArea(gray, Math.max(1, pyRound(gray.w * f)), Math.max(1, pyRound(gray.h * f)));
+  const ink = inkMap(small);
+  if (maxOf(ink.data) < MIN_CONTRAST) return null;
+  const mask = inkMask(ink);
+  return digitHeight(mask, strokeWidth(mask), components(mask));
+}
+
+// the median height of the pieces that are not straight lines, the page's own lines taken
+// off first where it has two or more (page.py's _digit_height)
+function digitHeight(mask, sw, pieces) {
+  const [longRuns, count] = Math.max(mask.w, mask.h) >= PAGE * sw ? pageLines(mask, sw) : [null, 0];
+  const tries = count >= 2 ? [components(andNotMask(mask, longRuns)), pieces] : [pieces];
+  for (const { n, boxes, area } of tries) {
+    if (!n) continue;
+    const heights = [], areas = [];
+    boxes.forEach((b, i) => {
+      const bw = b[2] - b[0], bh = b[3] - b[1], long = Math.max(bw, bh);
+      let candidate = !(long >= FLAT * Math.min(bw, bh) && area[i] < 1.6 * sw * long);
+      // what is left of lines the search missed, joined into a mesh, is no digit
+      if (count >= 2) candidate &&= bw < Math.floor((3 * mask.w) / 4) && bh < Math.floor((3 * mask.h) / 4);
+      if (candidate) { heights.push(bh); areas.push(area[i]); }
+    });
+    if (heights.length) return medianHeight(heights, areas, sw);
+  }
+  const { n, boxes, area } = pieces;  // only straight strokes: a lone 1, or writing joined to lines
+  return n ? medianHeight(boxes.map((b) => b[3] - b[1]), area, sw) : null;
+}
+
+function andNotMask(a, b) {
+  const out = image(a.w, a.h, Uint8Array);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i] && !b.data[i] ? 1 : 0;
+  return out;
 }
 
 function medianHeight(heights, area, sw) {
@@ -284,14 +318,29 @@ function medianHeight(heights, area, sw) {
 function read(gray, classify) {
   const page = { lines: [], rejected: [], notes: [] }, ink = inkMap(gray);
   if (maxOf(ink.data) < MIN_CONTRAST) return page;
-  const mask = inkMask(ink), sw = strokeWidth(mask), pieces = components(mask);
-  const height = digitHeight(sw, pieces);
+  let mask = inkMask(ink), pieces = components(mask), height;
+  const sw = strokeWidth(mask);
+  height = digitHeight(mask, sw, pieces);
   if (height === null || !pieces.n) return page;
-  const { boxes, area } = pieces, largest = maxOf(area), keep = [];
-  if (structure(mask, height, sw, pieces)) {
-    page.notes.push(NOTE);
-    return page;
+  if (Math.max(mask.w, mask.h) >= PAGE * sw) {  // room for lines and rings besides the writing
+    if (ringed(height, pieces)) {
+      page.notes.push(NOTE);
+      return page;
+    }
+    let [unlined, removed] = removeLines(mask, height);
+    // digits joined to a frame made one piece as tall as it: judged again without the lines
+    const again = removed.length ? digitHeight(unlined, sw, components(unlined)) : null;
+    if (again !== null && again < AGAIN * height) {
+      height = again;
+      [unlined, removed] = removeLines(mask, height);
+    }
+    if (removed.length) {
+      mask = unlined;
+      pieces = components(mask);
+      page.rejected.push(...removed);
+    }
   }
+  const { boxes, area } = pieces, largest = maxOf(area), keep = [];
   area.forEach((a, i) => {
     if (a >= MIN_PIECE * largest) keep.push(i);
     else if (a >= 0.25 * sw * sw) page.rejected.push([boxes[i].slice(), "too small"]);
@@ -309,54 +358,31 @@ function read(gray, classify) {
   return page;
 }
 
-// What this reader leaves to the Python package, and does not try to read: straight runs of
-// ink longer than rules.py's LONG digit heights across (2.5 down), with its TILT pixels of
-// tolerance; two or more runs across three quarters of a picture PAGE stroke widths wide (a
-// page's rules, which join the writing into one piece: page.py's _page_lines); a closed curve
+// What this reader leaves to the Python package, and does not try to read: a closed curve
 // round other marks (page.py's rings: RING_SIZE digits tall and wide, under RING of its box,
-// with marks inside it, or joined to it and TALL digits tall).
-const TILT = 1, PAGE = 30, RING_SIZE = 1.25, RING = 0.5, TALL = 1.5;
-export const NOTE =
-  "not read: this picture has ruled lines, underlines, frames, boxes or rings, which this page does not " +
-  "remove; handwriting recognize reads it";
+// with no ink in its box's corners, as a rectangle's frame has, and marks inside it or TALL
+// digits tall).
+const PAGE = 30, RING_SIZE = 1.25, RING = 0.5, TALL = 1.5;
+export const NOTE = "not read: this picture has a ring drawn round the writing, which this page does not remove; " +
+  "handwriting recognize reads it";
 
-function structure(mask, height, sw, { boxes, area }) {
-  // a ring: other marks inside it (page.py's test), or taller than touching digits stand
+function ringed(height, { labels, w, boxes, area }) {
   const inside = (r, j) => {
     const [cx, cy] = [(boxes[j][0] + boxes[j][2]) / 2, (boxes[j][1] + boxes[j][3]) / 2];
     return cx > r[0] && cx < r[2] && cy > r[1] && cy < r[3] && boxes[j][3] - boxes[j][1] >= 0.3 * (r[3] - r[1]);
   };
-  const ring = boxes.some((b, i) => {
+  const cornersEmpty = ([x0, y0, x1, y1], label) => {
+    const cw = Math.max(1, Math.floor((x1 - x0) / 10)), ch = Math.max(1, Math.floor((y1 - y0) / 10));
+    for (const [cx, cy] of [[x0, y0], [x1 - cw, y0], [x0, y1 - ch], [x1 - cw, y1 - ch]]) {
+      for (let y = cy; y < cy + ch; y++) for (let x = cx; x < cx + cw; x++) if (labels[y * w + x] === label) return false;
+    }
+    return true;
+  };
+  return boxes.some((b, i) => {
     const [bw, bh] = [b[2] - b[0], b[3] - b[1]];
     if (!(bw >= RING_SIZE * height && bh >= RING_SIZE * height && area[i] < RING * bw * bh)) return false;
-    return bh >= TALL * height || boxes.some((_, j) => j !== i && inside(b, j));
+    return cornersEmpty(b, i + 1) && (bh >= TALL * height || boxes.some((_, j) => j !== i && inside(b, j)));
   });
-  if (ring) return true;
-  const page = Math.max(mask.w, mask.h) >= PAGE * sw;
-  for (const [vertical, long, across] of [[false, LONG * height, mask.w], [true, 2.5 * height, mask.h]]) {
-    const runs = longestRuns(mask, vertical);
-    if (runs.some((r) => r >= long)) return true;
-    // bands of neighbouring rows (or columns) holding a run across the picture: its rules
-    const bands = runs.filter((r, j) => r >= 0.75 * across && !(j > 0 && runs[j - 1] >= 0.75 * across));
-    if (page && bands.length >= 2) return true;
-  }
-  return false;
-}
-
-function longestRuns(mask, vertical) {  // per row (column): its longest run, which may wander TILT pixels
-  const [along, across] = vertical ? [mask.h, mask.w] : [mask.w, mask.h];
-  const at = (i, j) => (vertical ? mask.data[i * mask.w + j] : mask.data[j * mask.w + i]);
-  const longest = new Array(across).fill(0);
-  for (let j = 0; j < across; j++) {
-    let run = 0;
-    for (let i = 0; i < along; i++) {
-      let inked = 0;
-      for (let t = Math.max(0, j - TILT); t <= Math.min(across - 1, j + TILT) && !inked; t++) inked = at(i, t);
-      run = inked ? run + 1 : 0;
-      if (run > longest[j]) longest[j] = run;
-    }
-  }
-  return longest;
 }
 
 // ---- lines.py: pieces into lines of writing ----
@@ -580,7 +606,10 @@ function columnSums(region) {
 
 function candidates(region, guess) {
   const { w, h } = region, c = columnSums(region), profile = new Float64Array(w);
-  for (let x = 0; x < w; x++) profile[x] = ((x > 0 ? c[x - 1] : 0) + c[x] + (x < w - 1 ? c[x + 1] : 0)) / 3;
+  const third = 1 / 3;  // as np.convolve(c, np.ones(3) / 3, "same") adds it up: ties must stay ties
+  for (let x = 0; x < w; x++) {
+    profile[x] = (x > 0 ? c[x - 1] * third : 0) + c[x] * third + (x < w - 1 ? c[x + 1] * third : 0);
+  }
   let valleys = [];
   for (let x = 1; x < w - 1; x++) {
     if (profile[x] <= profile[x - 1] && profile[x] <= profile[x + 1] && x >= MIN_PIECE_WIDTH * h && x <= w - MIN_PIECE_WIDTH * h) valleys.push(x);
