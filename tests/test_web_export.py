@@ -1,6 +1,7 @@
 """``handwriting export --format web``: the static site it writes, served by a plain static
 file server and read in a real headless Chromium, reads what ``handwriting recognize`` reads:
-the examples, digits drawn with the mouse, and (slow) a fixed set of 200 pictures."""
+the examples, digits drawn with the mouse, pages of each kind, and (slow) a fixed set of 200
+pictures."""
 
 import base64
 import functools
@@ -66,6 +67,7 @@ def test_export_web_writes_the_page_its_reader_and_the_weights(site, capsys):
         "static/reader/imaging.js",
         "static/reader/network.js",
         "static/reader/read.js",
+        "static/reader/rings.js",
         "static/reader/rules.js",
         "static/style.css",
         "weights.bin",
@@ -142,8 +144,8 @@ def test_site_shows_a_clear_error_for_a_file_that_is_not_an_image(page, tmp_path
     assert "not an image" in upload_a_text_file(page, tmp_path)
 
 
-@pytest.mark.parametrize("kind", ["ruled", "underlined", "framed", "boxes"])
-def test_site_takes_off_rules_underlines_frames_and_boxes_as_recognize_does(site, page, kind):
+@pytest.mark.parametrize("kind", ["ruled", "underlined", "framed", "circled", "boxes"])
+def test_site_takes_off_rules_underlines_frames_rings_and_boxes_as_recognize_does(site, page, kind):
     out, url = site
     rng = np.random.default_rng(1)
     glyph = _glyph(rng)
@@ -157,21 +159,6 @@ def test_site_takes_off_rules_underlines_frames_and_boxes_as_recognize_does(site
         same += browser["text"] == python["text"]
         assert {r["reason"] for r in browser["rejected"]} & {"rule", "underline", "frame", "boxes"}
     assert same >= 3, f"{kind}: the browser read {same} of 4 pages as recognize does"
-
-
-def test_site_says_it_leaves_a_ring_to_recognize_rather_than_misread_it(page, tmp_path):
-    """Rings round numbers are taken off by the package only: the page reads no digits from
-    such a picture and says why, instead of reading the ring as a 0."""
-    rng = np.random.default_rng(1)
-    path = tmp_path / "circled.jpg"
-    path.write_bytes(draw_page("circled", _glyph(rng), rng, photo=False)[0])
-    page.click("#clear")  # no note, no answer: what follows is this picture's
-    assert page.locator("#note").is_hidden()
-    page.set_input_files("#file", str(path))
-    page.wait_for_selector("#note:not([hidden])", timeout=15000)
-    assert page.locator("#note").text_content().startswith("not read: this picture has a ring")
-    assert read(page, "(no digits found)") == "(no digits found)"
-    assert handwriting.recognize(path).digits  # which the package does read
 
 
 def pictures(n: int, seed: int = 0) -> list[tuple[str, bytes]]:

@@ -81,6 +81,7 @@ SITE_FILES = (
     "reader/imaging.js",
     "reader/network.js",
     "reader/read.js",
+    "reader/rings.js",
     "reader/rules.js",
 )
 ATTRIBUTES = {

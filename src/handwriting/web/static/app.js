@@ -13,7 +13,6 @@ const canvas = document.getElementById("canvas");
 const ctx = canvas.getContext("2d");
 const digitsOut = document.getElementById("digits");
 const errorBox = document.getElementById("error");
-const noteBox = document.getElementById("note");
 const details = document.getElementById("details");
 const statusBox = document.getElementById("status");
 const strokes = [];  // each stroke: a list of [x, y] in canvas pixels
@@ -118,9 +117,6 @@ function show(data) {
   errorBox.hidden = true;
   details.replaceChildren();
   shown = data;
-  const notes = (data && data.notes) || [];  // what the in-browser reader leaves to the package
-  noteBox.textContent = notes.join("; ");
-  noteBox.hidden = !notes.length;
   if (!data) {
     digitsOut.textContent = "";
     return;

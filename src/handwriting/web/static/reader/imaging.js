@@ -1,11 +1,10 @@
 // From a grayscale picture to lines of 28x28 digits, in the browser: the same steps, constants
 // and rules as the Python package's imaging/ (ink.py, page.py, lines.py, segment.py,
-// normalize.py; rules.py is rules.js), each function named after the one it follows. Not
-// here: rings drawn round numbers (page.py's rings) and nearest-neighbour enlargements
-// (pixelated.py): where this reader sees a ring round other marks it says so in the page's
-// `notes` and reads nothing, rather than read the ring as digits. Images are
+// normalize.py; rules.py is rules.js, page.py's rings rings.js), each function named after the
+// one it follows. Not here: smoothing nearest-neighbour enlargements (pixelated.py). Images are
 // {w, h, data: Float32Array} row by row; masks the same with a Uint8Array.
 
+import { removeRings } from "./rings.js";
 import { LONG, pageLines, removeLines } from "./rules.js";
 
 // ---- small helpers: Python's round (halves to even), numpy's median and percentile ----
@@ -316,28 +315,25 @@ function medianHeight(heights, area, sw) {
 }
 
 function read(gray, classify) {
-  const page = { lines: [], rejected: [], notes: [] }, ink = inkMap(gray);
+  const page = { lines: [], rejected: [] }, ink = inkMap(gray);
   if (maxOf(ink.data) < MIN_CONTRAST) return page;
   let mask = inkMask(ink), pieces = components(mask), height;
   const sw = strokeWidth(mask);
   height = digitHeight(mask, sw, pieces);
   if (height === null || !pieces.n) return page;
   if (Math.max(mask.w, mask.h) >= PAGE * sw) {  // room for lines and rings besides the writing
-    if (ringed(height, pieces)) {
-      page.notes.push(NOTE);
-      return page;
-    }
-    let [unlined, removed] = removeLines(mask, height);
+    const [unringed, circles] = removeRings(mask, sw, height, pieces);
+    let [unlined, removed] = removeLines(unringed, height);
     // digits joined to a frame made one piece as tall as it: judged again without the lines
     const again = removed.length ? digitHeight(unlined, sw, components(unlined)) : null;
     if (again !== null && again < AGAIN * height) {
       height = again;
-      [unlined, removed] = removeLines(mask, height);
+      [unlined, removed] = removeLines(unringed, height);
     }
-    if (removed.length) {
+    page.rejected.push(...circles.map((b) => [b, "frame"]), ...removed);
+    if (circles.length || removed.length) {
       mask = unlined;
       pieces = components(mask);
-      page.rejected.push(...removed);
     }
   }
   const { boxes, area } = pieces, largest = maxOf(area), keep = [];
@@ -358,32 +354,7 @@ function read(gray, classify) {
   return page;
 }
 
-// What this reader leaves to the Python package, and does not try to read: a closed curve
-// round other marks (page.py's rings: RING_SIZE digits tall and wide, under RING of its box,
-// with no ink in its box's corners, as a rectangle's frame has, and marks inside it or TALL
-// digits tall).
-const PAGE = 30, RING_SIZE = 1.25, RING = 0.5, TALL = 1.5;
-export const NOTE = "not read: this picture has a ring drawn round the writing, which this page does not remove; " +
-  "handwriting recognize reads it";
-
-function ringed(height, { labels, w, boxes, area }) {
-  const inside = (r, j) => {
-    const [cx, cy] = [(boxes[j][0] + boxes[j][2]) / 2, (boxes[j][1] + boxes[j][3]) / 2];
-    return cx > r[0] && cx < r[2] && cy > r[1] && cy < r[3] && boxes[j][3] - boxes[j][1] >= 0.3 * (r[3] - r[1]);
-  };
-  const cornersEmpty = ([x0, y0, x1, y1], label) => {
-    const cw = Math.max(1, Math.floor((x1 - x0) / 10)), ch = Math.max(1, Math.floor((y1 - y0) / 10));
-    for (const [cx, cy] of [[x0, y0], [x1 - cw, y0], [x0, y1 - ch], [x1 - cw, y1 - ch]]) {
-      for (let y = cy; y < cy + ch; y++) for (let x = cx; x < cx + cw; x++) if (labels[y * w + x] === label) return false;
-    }
-    return true;
-  };
-  return boxes.some((b, i) => {
-    const [bw, bh] = [b[2] - b[0], b[3] - b[1]];
-    if (!(bw >= RING_SIZE * height && bh >= RING_SIZE * height && area[i] < RING * bw * bh)) return false;
-    return cornersEmpty(b, i + 1) && (bh >= TALL * height || boxes.some((_, j) => j !== i && inside(b, j)));
-  });
-}
+const PAGE = 30;  // a picture needs to be this many stroke widths across to hold lines or rings
 
 // ---- lines.py: pieces into lines of writing ----
 const OVERLAP = 0.4, REACH = 4.0, L_SMALL = 0.5, L_NEAR = 0.25, HANG = 0.75, HANG_REACH = 0.5;

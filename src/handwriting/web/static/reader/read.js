@@ -1,8 +1,7 @@
 // A picture to the result `handwriting recognize --json` prints (format version 2), entirely
 // in the browser: decode -> gray -> lines of 28x28 digits (imaging.js) -> network.js ->
 // text, as the Python package's recognizer.py does. Adds, for the page, each digit's ten
-// probabilities, the 28x28 images (as data URLs) the network was shown, and `notes`: what
-// this reader saw but leaves to the Python package (rules, frames, rings).
+// probabilities and the 28x28 images (as data URLs) the network was shown.
 
 import { FIELD, readPage, resizeArea, pyRound } from "./imaging.js";
 import { Network } from "./network.js";
@@ -56,7 +55,6 @@ export class Reader {
       rejected: out.rejected,
       probabilities: every("probabilities"),
       images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),
-      notes: page.notes,
     };
   }
 
