@@ -66,43 +66,63 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
     about TARGET pixels tall): the network sees 20x20 pixels of it anyway."""
     gray = unpixelate(gray)
     scale = _working_scale(gray)
+    measured = _measure(_scaled(gray, scale))
+    # On the coarse copy that chose the scale, digits close to a frame or a rule merge with it
+    # into one tall piece; measured where they stand apart, they may come out much smaller.
+    if scale < 1.0 and measured is not None and measured.height < SHRUNK * TARGET:
+        scale = min(1.0, scale * TARGET / measured.height)
+        measured = _measure(_scaled(gray, scale))
+    if measured is None:
+        return Page()
+    page = _read(measured, classify)
     if scale == 1.0:
-        return _read(gray, classify)
+        return page
+    (h, w), (sh, sw) = gray.shape, measured.ink.shape
+    return _rescaled(page, (w / sw, h / sh), (w, h))
+
+
+def _scaled(gray: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return gray
     h, w = gray.shape
-    small = cv2.resize(
-        gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
-    )
-    return _rescaled(_read(small, classify), (w / small.shape[1], h / small.shape[0]), (w, h))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
 
 
 def _working_scale(gray: np.ndarray) -> float:
     """The factor (at most 1) that brings the digits to about TARGET pixels tall, judged on a
-    copy at most COARSE pixels across, then checked at that factor: on the coarse copy digits
-    that nearly touch a frame merge with it into one tall piece, and are then measured again
-    where they stand apart."""
+    copy at most COARSE pixels across."""
     h, w = gray.shape
     f = COARSE / max(h, w)
     if f >= 1.0:
         return 1.0
-    height = _height_at(gray, f)
-    if height is None or height / f <= 1.25 * TARGET:
+    measured = _measure(_scaled(gray, f))
+    if measured is None or measured.height / f <= 1.25 * TARGET:
         return 1.0
-    scale = TARGET * f / height
-    again = _height_at(gray, scale)
-    if again is not None and again < SHRUNK * TARGET:  # the coarse look measured a frame, not digits
-        scale = min(1.0, scale * TARGET / again)
-    return scale
+    return TARGET * f / measured.height
 
 
-def _height_at(gray: np.ndarray, f: float) -> float | None:
-    """The digit height in a copy of ``gray`` scaled by ``f`` (None: no ink)."""
-    h, w = gray.shape
-    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    ink = ink_map(small)
+@dataclass
+class _Measured:
+    """A picture's ink map and mask, stroke width, components and digit height."""
+
+    ink: np.ndarray
+    mask: np.ndarray
+    sw: float
+    pieces: Components
+    height: float
+
+
+def _measure(gray: np.ndarray) -> _Measured | None:
+    """Steps 1 and 2 on ``gray``; None where it holds no ink."""
+    ink = ink_map(gray)
     if float(ink.max()) < MIN_CONTRAST:
         return None
     mask = ink_mask(ink)
-    return _digit_height(mask, stroke_width(mask), _components(mask))
+    sw = stroke_width(mask)
+    pieces = _components(mask)
+    height = _digit_height(mask, sw, pieces)
+    return None if height is None else _Measured(ink, mask, sw, pieces, height)
 
 
 def _rescaled(page: Page, scale: tuple[float, float], size: tuple[int, int]) -> Page:
@@ -125,17 +145,10 @@ def _rescaled(page: Page, scale: tuple[float, float], size: tuple[int, int]) -> 
     return page
 
 
-def _read(gray: np.ndarray, classify: Classifier | None) -> Page:
-    """``read_page`` at the picture's own scale."""
-    ink = ink_map(gray)
-    if float(ink.max()) < MIN_CONTRAST:
-        return Page()
-    mask = ink_mask(ink)
-    sw = stroke_width(mask)
-    pieces = _components(mask)  # computed again below only where the mask changes
-    height = _digit_height(mask, sw, pieces)
-    if height is None:
-        return Page()
+def _read(measured: _Measured, classify: Classifier | None) -> Page:
+    """``read_page`` at the working scale, from steps 1 and 2 done there."""
+    ink, mask, sw, height = measured.ink, measured.mask, measured.sw, measured.height
+    pieces = measured.pieces  # computed again below only where the mask changes
     circles, removed = [], []
     if max(mask.shape) >= PAGE * sw:  # room for lines and rings besides the writing
         mask, circles = _remove_rings(mask, sw, height, pieces)
