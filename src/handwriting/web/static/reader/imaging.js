@@ -253,33 +253,39 @@ export function components(mask) {
 const COARSE = 200, TARGET = WORK, SHRUNK = 0.5, SPECK = 4.0, MIN_PIECE = 0.015, FLAT = 4.0, AGAIN = 0.8;
 
 export function readPage(gray, classify) {
-  const scale = workingScale(gray);
-  if (scale === 1) return read(gray, classify);
-  const small = resizeArea(gray, Math.max(1, pyRound(gray.w * scale)), Math.max(1, pyRound(gray.h * scale)));
-  const [sx, sy] = [gray.w / small.w, gray.h / small.h];
+  let scale = workingScale(gray), measured = measure(scaled(gray, scale));
+  // on the coarse copy digits close to a frame merge with it: measured where they stand apart
+  if (scale < 1 && measured && measured.height < SHRUNK * TARGET) {
+    scale = Math.min(1, (scale * TARGET) / measured.height);
+    measured = measure(scaled(gray, scale));
+  }
+  if (!measured) return { lines: [], rejected: [] };
+  const page = read(measured, classify);
+  if (scale === 1) return page;
+  const [sx, sy] = [gray.w / measured.ink.w, gray.h / measured.ink.h];
   const big = (b) => [Math.trunc(b[0] * sx), Math.trunc(b[1] * sy), Math.min(gray.w, Math.ceil(b[2] * sx)), Math.min(gray.h, Math.ceil(b[3] * sy))];
-  const page = read(small, classify);
   for (const line of page.lines) for (const item of line.items) item.box = big(item.box);
   page.rejected = page.rejected.map(([b, why]) => [big(b), why]);
   return page;
 }
 
-function workingScale(gray) {
-  const f = COARSE / Math.max(gray.h, gray.w);
-  if (f >= 1) return 1;
-  const height = heightAt(gray, f);
-  if (height === null || height / f <= 1.25 * TARGET) return 1;
-  const scale = (TARGET * f) / height, again = heightAt(gray, scale);
-  // on the coarse copy a digit close to a frame merges with it: measured again where they stand apart
-  return again !== null && again < SHRUNK * TARGET ? Math.min(1, (scale * TARGET) / again) : scale;
+function scaled(gray, scale) {
+  return scale === 1 ? gray : resizeArea(gray, Math.max(1, pyRound(gray.w * scale)), Math.max(1, pyRound(gray.h * scale)));
 }
 
-function heightAt(gray, f) {
-  const small = resizeArea(gray, Math.max(1, pyRound(gray.w * f)), Math.max(1, pyRound(gray.h * f)));
-  const ink = inkMap(small);
+function workingScale(gray) {  // at most 1, judged on a copy at most COARSE pixels across
+  const f = COARSE / Math.max(gray.h, gray.w);
+  if (f >= 1) return 1;
+  const measured = measure(scaled(gray, f));
+  return !measured || measured.height / f <= 1.25 * TARGET ? 1 : (TARGET * f) / measured.height;
+}
+
+// steps 1 and 2: the ink map and mask, stroke width, components and digit height (null: no ink)
+function measure(gray) {
+  const ink = inkMap(gray);
   if (maxOf(ink.data) < MIN_CONTRAST) return null;
-  const mask = inkMask(ink);
-  return digitHeight(mask, strokeWidth(mask), components(mask));
+  const mask = inkMask(ink), sw = strokeWidth(mask), pieces = components(mask), height = digitHeight(mask, sw, pieces);
+  return height === null ? null : { ink, mask, sw, pieces, height };
 }
 
 // the median height of the pieces that are not straight lines, the page's own lines taken
@@ -314,13 +320,9 @@ function medianHeight(heights, area, sw) {
   return Math.max(median(heights.filter((_, i) => area[i] >= least)), 8.0 / LONG);
 }
 
-function read(gray, classify) {
-  const page = { lines: [], rejected: [] }, ink = inkMap(gray);
-  if (maxOf(ink.data) < MIN_CONTRAST) return page;
-  let mask = inkMask(ink), pieces = components(mask), height;
-  const sw = strokeWidth(mask);
-  height = digitHeight(mask, sw, pieces);
-  if (height === null || !pieces.n) return page;
+function read(measured, classify) {
+  const page = { lines: [], rejected: [] }, { ink, sw } = measured;
+  let { mask, pieces, height } = measured;
   if (Math.max(mask.w, mask.h) >= PAGE * sw) {  // room for lines and rings besides the writing
     const [unringed, circles] = removeRings(mask, sw, height, pieces);
     let [unlined, removed] = removeLines(unringed, height);
