@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -251,3 +252,20 @@ def test_version(capsys):
     assert (
         stop.value.code == 0 and capsys.readouterr().out.strip() == f"handwriting {handwriting.__version__}"
     )
+
+
+def test_output_piped_into_a_command_that_stops_reading_is_no_error():
+    """`handwriting recognize ... | head -1`: once the reader has gone, no "Broken pipe" error
+    and no traceback, on stderr or anywhere."""
+    photo = Path(__file__).resolve().parent.parent / "examples" / "phone.jpg"
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    with os.fdopen(write_end, "wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "handwriting", "recognize", str(photo), "--show"],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert done.stderr == ""

@@ -614,15 +614,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (HandwritingError, ValueError) as e:
         print(f"handwriting: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
+        return 1
     except OSError as e:  # a full disk, a folder that vanished, a permission taken away
         print(f"handwriting: error: {_os_error(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("handwriting: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
-        return 1
 
 
 if __name__ == "__main__":
