@@ -11,6 +11,7 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -108,6 +109,25 @@ def test_every_preset_runs_in_the_browser_to_the_same_probabilities(site, page, 
         [f"presets/{preset}/model.json", images.reshape(16, -1).tolist()],
     )
     assert np.abs(np.array(browser) - model.predict_proba(images)).max() <= 1e-4
+
+
+def test_the_browser_numbers_components_as_opencv_does(page):
+    """The pipeline's choices follow the components' order (ties between pieces), so the
+    reader numbers them as cv2.connectedComponentsWithStats does, with the same boxes."""
+    rng = np.random.default_rng(0)
+    for t in range(10):
+        mask = (rng.random((61, 79)) < 0.3).astype(np.uint8)
+        if t % 2:
+            mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+        boxes = page.evaluate(
+            """async ([w, h, data]) => {
+              const { components } = await import("/static/reader/imaging.js");
+              return components({ w, h, data: Uint8Array.from(data) }).boxes;
+            }""",
+            [79, 61, mask.ravel().tolist()],
+        )
+        stats = cv2.connectedComponentsWithStats(mask, connectivity=8)[2][1:]
+        assert boxes == [[int(x), int(y), int(x + w), int(y + h)] for x, y, w, h, _ in stats]
 
 
 def _read_in_browser(page, url: str) -> dict:

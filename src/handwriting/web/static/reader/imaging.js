@@ -209,6 +209,8 @@ export function toMnist(patch) {
 }
 
 // ---- connected components (8-connected), labels 1..n in the order they are first met ----
+const BEFORE = [-1, 0, -1, -1, 0, -1, 1, -1];  // (dx, dy) of the neighbours already labelled
+
 export function components(mask) {
   const { w, h, data } = mask, provisional = new Int32Array(w * h), parent = [0];
   const root = (i) => { while (parent[i] !== i) { parent[i] = parent[parent[i]]; i = parent[i]; } return i; };
@@ -216,8 +218,8 @@ export function components(mask) {
     for (let x = 0; x < w; x++) {
       if (!data[y * w + x]) continue;
       let label = 0;
-      for (const [dx, dy] of [[-1, 0], [-1, -1], [0, -1], [1, -1]]) {
-        const xx = x + dx, yy = y + dy;
+      for (let k = 0; k < BEFORE.length; k += 2) {
+        const xx = x + BEFORE[k], yy = y + BEFORE[k + 1];
         if (xx < 0 || yy < 0 || xx >= w) continue;
         const other = provisional[yy * w + xx];
         if (!other) continue;
@@ -230,13 +232,14 @@ export function components(mask) {
   }
   // numbered as OpenCV numbers them: in the order first met scanning 2x2 blocks row by row
   const final = new Int32Array(parent.length), labels = new Int32Array(w * h), boxes = [], area = [];
+  const meet = (x, y) => {
+    if (x >= w || y >= h || !provisional[y * w + x]) return;
+    const r = root(provisional[y * w + x]);
+    if (!final[r]) { final[r] = boxes.length + 1; boxes.push([Infinity, Infinity, -1, -1]); area.push(0); }
+  };
   for (let by = 0; by < h; by += 2) {
     for (let bx = 0; bx < w; bx += 2) {
-      for (const i of [by * w + bx, by * w + bx + 1, (by + 1) * w + bx, (by + 1) * w + bx + 1]) {
-        if (i >= w * h || (i % w) < bx || !provisional[i]) continue;
-        const r = root(provisional[i]);
-        if (!final[r]) { final[r] = boxes.length + 1; boxes.push([Infinity, Infinity, -1, -1]); area.push(0); }
-      }
+      meet(bx, by); meet(bx + 1, by); meet(bx, by + 1); meet(bx + 1, by + 1);
     }
   }
   for (let i = 0; i < w * h; i++) {
