@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 import handwriting
 from browser import chromium_page, draw, read, upload_a_text_file
@@ -162,6 +163,16 @@ def test_site_reads_digits_drawn_with_the_mouse_as_recognize_does(page):
 
 def test_site_shows_a_clear_error_for_a_file_that_is_not_an_image(page, tmp_path):
     assert "not an image" in upload_a_text_file(page, tmp_path)
+
+
+def test_site_refuses_a_huge_picture_with_one_clear_line(page, tmp_path):
+    path = tmp_path / "huge.png"
+    Image.new("L", (8000, 5001), 255).save(path)  # 40,008,000 pixels: one row too many
+    page.click("#clear")
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector("#error:not([hidden])", timeout=30000)
+    message = page.locator("#error").text_content()
+    assert message == "8000x5001 pixels is more than the 40,000,000 allowed; scale it down first"
 
 
 @pytest.mark.parametrize("kind", ["ruled", "underlined", "framed", "circled", "boxes"])

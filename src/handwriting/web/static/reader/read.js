@@ -8,6 +8,7 @@ import { Network } from "./network.js";
 
 export const FORMAT_VERSION = 2;
 const WORK_SIZE = 1024, THRESHOLD = 0.5, UNKNOWN = "?", N_DIGITS = 10;
+const MAX_PIXELS = 40_000_000;  // as load.py: a larger picture is refused, not read
 
 export class Reader {
   constructor(network) { this.network = network; }
@@ -21,6 +22,9 @@ export class Reader {
       bitmap = await createImageBitmap(blob, { imageOrientation: "from-image" });
     } catch {
       throw new Error("not an image this browser can read; use PNG or JPEG");
+    }
+    if (bitmap.width * bitmap.height > MAX_PIXELS) {
+      throw new Error(`${bitmap.width}x${bitmap.height} pixels is more than the 40,000,000 allowed; scale it down first`);
     }
     const canvas = new OffscreenCanvas(bitmap.width, bitmap.height), ctx = canvas.getContext("2d");
     ctx.drawImage(bitmap, 0, 0);
