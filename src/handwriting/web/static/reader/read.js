@@ -24,7 +24,8 @@ export class Reader {
       throw new Error("not an image this browser can read; use PNG or JPEG");
     }
     if (bitmap.width * bitmap.height > MAX_PIXELS) {
-      throw new Error(`${bitmap.width}x${bitmap.height} pixels is more than the 40,000,000 allowed; scale it down first`);
+      const allowed = MAX_PIXELS.toLocaleString("en");
+      throw new Error(`${bitmap.width}x${bitmap.height} pixels is more than the ${allowed} allowed; scale it down first`);
     }
     const canvas = new OffscreenCanvas(bitmap.width, bitmap.height), ctx = canvas.getContext("2d");
     ctx.drawImage(bitmap, 0, 0);
@@ -58,7 +59,7 @@ export class Reader {
       lines: out.lines.map(({ text, digits, confidences, boxes, top_k }) => ({ text, digits, confidences, boxes, top_k })),
       rejected: out.rejected,
       probabilities: every("probabilities"),
-      images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),
+      images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),  // none in Node or a worker
     };
   }
 
