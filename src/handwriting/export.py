@@ -124,20 +124,19 @@ def _web_model(model: Model) -> tuple[dict[str, Any], bytes]:
         if kind not in WEB_LAYERS:
             raise HandwritingError(f"cannot export a {kind} layer to the web page")
         entry: dict[str, Any] = {"kind": kind, "params": {}}
-        entry |= {name: _plain(getattr(layer, name)) for name in ATTRIBUTES.get(kind, ())}
+        entry |= {name: getattr(layer, name) for name in ATTRIBUTES.get(kind, ())}
         for name, value in {**layer.params, **layer.buffers}.items():
             a = np.ascontiguousarray(value, dtype="<f4")
             entry["params"][name] = {"shape": list(a.shape), "offset": offset}
             arrays.append(a)
             offset += a.size
         layers.append(entry)
-    meta = model.meta
     softmax = model.temperature != 1.0 or isinstance(model.network.cost, SoftmaxCrossEntropy)
     spec = {
         "format": "handwriting-web",
         "version": 1,
         "input": list(model.image_shape),
-        "classes": meta["classes"],
+        "classes": model.meta["classes"],
         # as Model.predict_proba: softmax(z / T) when calibrated or trained with softmax
         "output": "softmax" if softmax else "normalized",
         "temperature": model.temperature,
@@ -145,17 +144,9 @@ def _web_model(model: Model) -> tuple[dict[str, Any], bytes]:
         "reject_at": REJECT_AT,
         "layers": layers,
         "weights": "weights.bin",
-        "about": {
-            "preset": meta.get("preset"),
-            "metrics": meta.get("metrics", {}),
-            "trained_with": meta.get("training", {}).get("command"),
-        },
+        "about": model.describe(),  # what the server's /api/model says
     }
     return spec, b"".join(a.tobytes() for a in arrays)
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
 
 
 class _Graph:

@@ -206,6 +206,19 @@ class Model:
     def score(self, images: np.ndarray, labels: np.ndarray) -> float:
         return float((self.predict(images) == np.asarray(labels)).mean())
 
+    def describe(self) -> dict[str, Any]:
+        """What a model is, in plain JSON: preset, layers, size, input, metrics, data, command."""
+        meta, net = self.meta, self.network
+        return {
+            "preset": meta.get("preset"),
+            "layers": [repr(layer) for layer in net.layers],
+            "parameters": net.n_params(),
+            "image_shape": list(self.image_shape),
+            "metrics": meta.get("metrics", {}),
+            "dataset": meta.get("dataset", {}).get("name"),
+            "trained_with": meta.get("training", {}).get("command"),
+        }
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model atomically: a crash never leaves a half-written file at ``path``."""
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **self.meta}

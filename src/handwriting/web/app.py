@@ -260,18 +260,7 @@ def create_app(
         return out
 
     async def api_model(request: Request) -> JSONResponse:
-        meta, net = model.meta, model.network
-        return JSONResponse(
-            {
-                "preset": meta.get("preset"),
-                "layers": [repr(layer) for layer in net.layers],
-                "parameters": net.n_params(),
-                "image_shape": list(model.image_shape),
-                "metrics": meta.get("metrics", {}),
-                "dataset": meta.get("dataset", {}).get("name"),
-                "trained_with": meta.get("training", {}).get("command"),
-            }
-        )
+        return JSONResponse(model.describe())
 
     async def favicon(request: Request) -> FileResponse:
         return FileResponse(str(static / "favicon.svg"), media_type="image/svg+xml")

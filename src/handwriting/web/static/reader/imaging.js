@@ -5,7 +5,7 @@
 // {w, h, data: Float32Array} row by row; masks the same with a Uint8Array.
 
 import { removeRings } from "./rings.js";
-import { LONG, pageLines, removeLines } from "./rules.js";
+import { andNot, LONG, pageLines, removeLines } from "./rules.js";
 
 // ---- small helpers: Python's round (halves to even), numpy's median and percentile ----
 export function pyRound(x) {
@@ -22,7 +22,7 @@ function percentile(values, q) {
   return a[lo] + (a[Math.min(lo + 1, a.length - 1)] - a[lo]) * (at - lo);
 }
 const image = (w, h, Kind = Float32Array) => ({ w, h, data: new Kind(w * h) });
-function maxOf(values) {  // (Math.max(...values) overflows the stack on a large picture)
+export function maxOf(values) {  // (Math.max(...values) overflows the stack on a large picture)
   let m = -Infinity;
   for (const v of values) if (v > m) m = v;
   return m;
@@ -70,8 +70,9 @@ function resample(a, w, h, taps) {  // separable: rows, then columns
 export const resizeArea = (a, w, h) => resample(a, w, h, areaTaps);
 export const resizeLinear = (a, w, h) => resample(a, w, h, linearTaps);
 
-function maxFilter(a, r) {  // grey dilation by a (2r+1)^2 square; outside the image counts as nothing
-  const rows = image(a.w, a.h), out = image(a.w, a.h);
+// grey dilation by a (2r+1)^2 square, of an image or a mask; outside the picture adds nothing
+export function dilate(a, r) {
+  const rows = image(a.w, a.h, a.data.constructor), out = image(a.w, a.h, a.data.constructor);
   for (let y = 0; y < a.h; y++) {
     for (let x = 0; x < a.w; x++) {
       let m = -Infinity;
@@ -116,7 +117,7 @@ function paperOf(g) {  // block maxima on a coarse grid, widened to 3x3 blocks, 
       if (v > grid.data[k]) grid.data[k] = v;
     }
   }
-  return resizeLinear(maxFilter(grid, 1), g.w, g.h);
+  return resizeLinear(dilate(grid, 1), g.w, g.h);
 }
 
 export function otsu(values, bins = 64) {
@@ -187,7 +188,7 @@ export function toMnist(patch) {
   const thick = image(big.w, big.h, Uint8Array);
   for (let i = 0; i < thick.data.length; i++) thick.data[i] = big.data[i] > 0.5 ? 1 : 0;
   const r = pyRound((STROKE - strokeWidth(thick)) / 2);
-  if (r > 0) big = maxFilter(big, r);  // thin strokes to MNIST's width
+  if (r > 0) big = dilate(big, r);  // thin strokes to MNIST's width
   const s2 = BOX / Math.max(big.h, big.w);
   const small = resized(big, Math.max(1, pyRound(big.w * s2)), Math.max(1, pyRound(big.h * s2)));
   const field = new Float32Array(FIELD * FIELD);
@@ -295,7 +296,7 @@ function measure(gray) {
 // off first where it has two or more (page.py's _digit_height)
 function digitHeight(mask, sw, pieces) {
   const [longRuns, count] = Math.max(mask.w, mask.h) >= PAGE * sw ? pageLines(mask, sw) : [null, 0];
-  const tries = count >= 2 ? [components(andNotMask(mask, longRuns)), pieces] : [pieces];
+  const tries = count >= 2 ? [components(andNot(mask, longRuns)), pieces] : [pieces];
   for (const { n, boxes, area } of tries) {
     if (!n) continue;
     const heights = [], areas = [];
@@ -310,12 +311,6 @@ function digitHeight(mask, sw, pieces) {
   }
   const { n, boxes, area } = pieces;  // only straight strokes: a lone 1, or writing joined to lines
   return n ? medianHeight(boxes.map((b) => b[3] - b[1]), area, sw) : null;
-}
-
-function andNotMask(a, b) {
-  const out = image(a.w, a.h, Uint8Array);
-  for (let i = 0; i < out.data.length; i++) out.data[i] = a.data[i] && !b.data[i] ? 1 : 0;
-  return out;
 }
 
 function medianHeight(heights, area, sw) {

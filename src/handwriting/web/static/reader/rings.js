@@ -5,7 +5,7 @@
 // marks inside it or joined to it; the band along the ellipse is removed, so digits that
 // touch the ring stay. Masks are {w, h, data: Uint8Array}.
 
-import { components } from "./imaging.js";
+import { components, dilate, maxOf } from "./imaging.js";
 
 const RING_SIZE = 1.25;  // a ring round a number is at least this many digit heights tall and wide
 const RING = 0.5;  // a curve filling less of its box than this, round other marks, is a frame
@@ -15,7 +15,7 @@ const MIN_PIECE = 0.015;
 
 // the mask without its rings, and their boxes
 export function removeRings(mask, sw, height, { labels, boxes, area }) {
-  const largest = Math.max(...area), keep = boxes.map((_, i) => i).filter((i) => area[i] >= MIN_PIECE * largest);
+  const largest = maxOf(area), keep = boxes.map((_, i) => i).filter((i) => area[i] >= MIN_PIECE * largest);
   const out = { w: mask.w, h: mask.h, data: mask.data.slice() }, rings = [];
   for (const i of keep) {
     const [x0, y0, x1, y1] = boxes[i], bw = x1 - x0, bh = y1 - y0;
@@ -59,7 +59,7 @@ function ellipseBand(c, sw) {
     }
   }
   if (xs.length < 20) return null;
-  const reach = Math.max(3, Math.trunc(2 * sw) | 1), near = square(data, w, h, reach >> 1);
+  const reach = Math.max(3, Math.trunc(2 * sw) | 1), near = dilate(c, reach >> 1).data;
   const ellipse = fitEllipse(xs, ys);
   if (!ellipse) return null;
   const curve = new Uint8Array(w * h);
@@ -69,25 +69,9 @@ function ellipseBand(c, sw) {
   corners.forEach((p, k) => drawLine(rect, w, h, p, corners[(k + 1) % 4]));
   const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
   if (Math.min(...cover) < COVER || mean(coverage(rect, near, w, ellipse.cx, ellipse.cy)) >= mean(cover)) return null;
-  const band = square(curve, w, h, (reach + 2) >> 1);
+  const band = dilate({ w, h, data: curve }, (reach + 2) >> 1).data;
   for (let i = 0; i < band.length; i++) band[i] = band[i] && data[i] ? 1 : 0;
   return band;
-}
-
-// a 0/1 image dilated by a (2r+1)^2 square
-function square(data, w, h, r) {
-  const rows = new Uint8Array(w * h), out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let i = Math.max(0, x - r); i <= Math.min(w - 1, x + r) && !rows[y * w + x]; i++) rows[y * w + x] = data[y * w + i];
-    }
-  }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let j = Math.max(0, y - r); j <= Math.min(h - 1, y + r) && !out[y * w + x]; j++) out[y * w + x] = rows[j * w + x];
-    }
-  }
-  return out;
 }
 
 // for each quarter of a closed curve around (cx, cy): the share of its pixels in `near`
@@ -107,7 +91,7 @@ function coverage(curve, near, w, cx, cy) {
 // (Halir and Flusser's direct least squares), as its centre, semi-axes and angle
 function fitEllipse(xs, ys) {
   const n = xs.length, mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
-  const s = Math.max(...xs.map((x, i) => Math.hypot(x - mx, ys[i] - my))) || 1;
+  const s = maxOf(xs.map((x, i) => Math.hypot(x - mx, ys[i] - my))) || 1;
   const S1 = zeros(3), S2 = zeros(3), S3 = zeros(3);
   for (let i = 0; i < n; i++) {
     const x = (xs[i] - mx) / s, y = (ys[i] - my) / s, q = [x * x, x * y, y * y], l = [x, y, 1];

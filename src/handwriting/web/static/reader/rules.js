@@ -5,7 +5,7 @@
 // operation is written out: runs along rows (a morphological opening with a line), a line
 // fitted with Huber weights (cv2.fitLine), a 3x3 chamfer distance (cv2.distanceTransform).
 
-import { components, median, pyRound } from "./imaging.js";
+import { components, dilate, median, pyRound } from "./imaging.js";
 
 export const LONG = 1.7;  // a straight run this many digit heights long is a line, not a stroke
 const SIDE = 1.0;  // a vertical run this long joining two lines is a frame side or a box divider
@@ -19,11 +19,11 @@ function combine(a, b, f) {
   return out;
 }
 const or = (a, b) => combine(a, b, (x, y) => x || y);
-const andNot = (a, b) => combine(a, b, (x, y) => x && !y);
+export const andNot = (a, b) => combine(a, b, (x, y) => x && !y);
 
 // the mask's pixels on straight runs at least `length` long, along rows (or columns) of the
 // mask thickened TILT pixels across: cv2's opening with a line, as rules.py's _runs
-export function runs(mask, length, vertical) {
+function runs(mask, length, vertical) {
   const out = blank(mask), [along, across] = vertical ? [mask.h, mask.w] : [mask.w, mask.h];
   const at = vertical ? (i, j) => i * mask.w + j : (i, j) => j * mask.w + i;
   for (let j = 0; j < across; j++) {
@@ -39,26 +39,11 @@ export function runs(mask, length, vertical) {
   return out;
 }
 
-function dilated(m, r) {  // a (2r+1)^2 square; outside the picture adds nothing
-  const rows = blank(m), out = blank(m);
-  for (let y = 0; y < m.h; y++) {
-    for (let x = 0; x < m.w; x++) {
-      for (let i = Math.max(0, x - r); i <= Math.min(m.w - 1, x + r) && !rows.data[y * m.w + x]; i++) rows.data[y * m.w + x] = m.data[y * m.w + i];
-    }
-  }
-  for (let y = 0; y < m.h; y++) {
-    for (let x = 0; x < m.w; x++) {
-      for (let j = Math.max(0, y - r); j <= Math.min(m.h - 1, y + r) && !out.data[y * m.w + x]; j++) out.data[y * m.w + x] = rows.data[j * m.w + x];
-    }
-  }
-  return out;
-}
-
 // vertical runs at least `length` long whose ends both touch horizontal lines (rules.py's _sides)
 function sides(mask, horizontal, length) {
   const upright = andNot(runs(mask, length, true), horizontal);
   if (!some(upright)) return upright;
-  const near = dilated(horizontal, TILT + 1), { labels, boxes } = components(upright);
+  const near = dilate(horizontal, TILT + 1), { labels, boxes } = components(upright);
   const touches = (y, x0, x1) => near.data.subarray(y * mask.w + x0, y * mask.w + x1).some((v) => v);
   const keep = boxes.map(([x0, y0, x1, y1]) => touches(y0, x0, x1) && touches(y1 - 1, x0, x1));
   const out = blank(mask);
@@ -101,7 +86,7 @@ function fitLine(xs, ys) {
 
 // the ink of each line found, and only that: the mask's pixels within half the line's
 // thickness of the straight line fitted to it (rules.py's straight)
-export function straight(found, mask) {
+function straight(found, mask) {
   const out = blank(mask), { n, labels, boxes } = components(found), pixels = Array.from({ length: n }, () => []);
   for (let i = 0; i < labels.length; i++) if (labels[i]) pixels[labels[i] - 1].push(i);
   for (let k = 0; k < n; k++) {
@@ -166,7 +151,7 @@ function closed(m, length, vertical) {
 // kept pieces no thicker than the line and mostly within two pixels of what was removed
 // (the blurred edge of a tilted line): rules.py's _slivers
 function slivers(kept, removed, thick) {
-  const { labels, boxes, area } = components(kept), near = dilated(removed, 2), close = new Array(boxes.length).fill(0);
+  const { labels, boxes, area } = components(kept), near = dilate(removed, 2), close = new Array(boxes.length).fill(0);
   for (let i = 0; i < labels.length; i++) if (labels[i] && near.data[i]) close[labels[i] - 1]++;
   const sliver = boxes.map((b, k) => close[k] >= 0.6 * area[k] && Math.min(b[2] - b[0], b[3] - b[1]) <= thick);
   const out = blank(kept);
