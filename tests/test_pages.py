@@ -323,3 +323,15 @@ def test_the_size_of_large_writing_is_checked_where_the_digits_stand_apart():
         data, truth = draw_page("ruled", glyph, rng)
     assert truth == ["17"]
     assert handwriting.recognize(data).digits == "17"
+
+
+def test_the_blurred_edge_of_an_underline_does_not_join_the_digits_that_touch_it():
+    """A one-pixel strip of an underline's blurred edge, left beside it, joined the foot of
+    a 9 and of a 7 standing on the line into one wide piece, read as '291'. The edge is now
+    removed before the strokes crossing the line are put back."""
+    rng = np.random.default_rng(100)
+    glyph = _glyph(rng)
+    for _ in range(34):
+        data, truth = draw_page("underlined", glyph, rng)
+    assert truth == ["97212994"]
+    assert handwriting.recognize(data).text == "97212994"

@@ -41,9 +41,14 @@ def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line
         return mask, []
     horizontal, vertical = straight(horizontal, mask), straight(vertical, mask)
     lines = horizontal | vertical
+    t = _thickness(lines)
+    thick = max(3, 2 * t + 3)
+    # the line's blurred edge goes first: left beside the line, it would join the strokes that
+    # touch the line into one piece along it (longer than a digit and thinner than half the
+    # line: the flat foot of a 2 standing on a rule is neither)
     kept = mask & ~lines
+    kept &= ~_slivers(kept, lines, max(2, t // 2), longer=height)
     # put back the pixels of a line that a stroke runs through
-    thick = max(3, 2 * _thickness(lines) + 3)
     across_h = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((thick, 1), np.uint8)) > 0
     across_v = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, thick), np.uint8)) > 0
     kept |= (horizontal & across_h) | (vertical & across_v)
@@ -73,13 +78,15 @@ def straight(found: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _slivers(kept: np.ndarray, removed: np.ndarray, thick: int) -> np.ndarray:
+def _slivers(kept: np.ndarray, removed: np.ndarray, thick: int, longer: float = 0.0) -> np.ndarray:
     """Pieces of a line left beside what was removed (the blurred edge of a tilted line):
-    kept components no thicker than the line, lying mostly within two pixels of it."""
+    kept components no thicker than ``thick`` and at least ``longer`` long, lying mostly
+    within two pixels of it."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(kept.astype(np.uint8), connectivity=8)
     near = cv2.dilate(removed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     close = np.bincount(labels[near & kept], minlength=n)
-    sliver = (close >= 0.6 * np.maximum(stats[:, 4], 1)) & (np.minimum(stats[:, 2], stats[:, 3]) <= thick)
+    sides = np.sort(stats[:, 2:4], axis=1)
+    sliver = (close >= 0.6 * np.maximum(stats[:, 4], 1)) & (sides[:, 0] <= thick) & (sides[:, 1] >= longer)
     sliver[0] = False
     return sliver[labels]
 

@@ -148,12 +148,15 @@ function closed(m, length, vertical) {
   return out;
 }
 
-// kept pieces no thicker than the line and mostly within two pixels of what was removed
-// (the blurred edge of a tilted line): rules.py's _slivers
-function slivers(kept, removed, thick) {
+// kept pieces no thicker than thick, at least longer long and mostly within two pixels of what
+// was removed (the blurred edge of a tilted line): rules.py's _slivers
+function slivers(kept, removed, thick, longer = 0) {
   const { labels, boxes, area } = components(kept), near = dilate(removed, 2), close = new Array(boxes.length).fill(0);
   for (let i = 0; i < labels.length; i++) if (labels[i] && near.data[i]) close[labels[i] - 1]++;
-  const sliver = boxes.map((b, k) => close[k] >= 0.6 * area[k] && Math.min(b[2] - b[0], b[3] - b[1]) <= thick);
+  const sliver = boxes.map(([x0, y0, x1, y1], k) => {
+    const [short, long] = [x1 - x0, y1 - y0].sort((a, b) => a - b);
+    return close[k] >= 0.6 * area[k] && short <= thick && long >= longer;
+  });
   const out = blank(kept);
   for (let i = 0; i < labels.length; i++) out.data[i] = labels[i] && sliver[labels[i] - 1] ? 1 : 0;
   return out;
@@ -180,9 +183,12 @@ export function removeLines(mask, height) {
   const [foundH, foundV] = lineMasks(mask, height);
   if (!some(foundH) && !some(foundV)) return [mask, []];
   const horizontal = straight(foundH, mask), vertical = straight(foundV, mask), lines = or(horizontal, vertical);
+  const t = thickness(lines), thick = Math.max(3, 2 * t + 3);
+  // the line's blurred edge first, so that it cannot join the strokes touching the line
   let kept = andNot(mask, lines);
+  kept = andNot(kept, slivers(kept, lines, Math.max(2, Math.floor(t / 2)), height));
   // put back the pixels of a line that a stroke runs through
-  const thick = Math.max(3, 2 * thickness(lines) + 3), acrossH = closed(kept, thick, true), acrossV = closed(kept, thick, false);
+  const acrossH = closed(kept, thick, true), acrossV = closed(kept, thick, false);
   for (let i = 0; i < kept.data.length; i++) {
     if ((horizontal.data[i] && acrossH.data[i]) || (vertical.data[i] && acrossV.data[i])) kept.data[i] = 1;
   }
