@@ -15,6 +15,7 @@ from handwriting.calibration import (
     softmax_t,
 )
 from handwriting.data import Dataset, openset, write_idx
+from handwriting.imaging.normalize import looks_like_a_one
 from handwriting.model import Model
 from handwriting.presets import PRESETS
 
@@ -125,6 +126,27 @@ def test_open_set_adds_styles_and_non_digits_to_train_and_validation_only(tmp_pa
     assert any(k.startswith("fashion-mnist/") for k in data.files)
     again = openset.with_open_set(base, seed=0, fashion_dir=str(tmp_path))
     assert np.array_equal(again.x_train, data.x_train) and np.array_equal(again.y_train, data.y_train)
+
+
+def test_no_example_of_not_a_digit_is_written_like_a_1(tmp_path, monkeypatch):
+    """A strap or seam cut out of a garment can be one thin straight stroke: labelled "not a
+    digit", such pieces taught the network to reject thin 1s on pages."""
+    items = np.zeros((40, 28, 28), np.uint8)
+    items[:20, 4:24, 13:15] = 220  # straps: a 1 as far as anyone can tell
+    yy, xx = np.mgrid[0:28, 0:28]
+    items[20:] = 200 * (((yy - 14) / 9) ** 2 + ((xx - 14) / 7) ** 2 < 1)  # blobs
+    write_idx(tmp_path / openset.FASHION_TRAIN, items)
+    monkeypatch.setattr(openset, "N_STYLES", (10, 5))
+    monkeypatch.setattr(openset, "N_FASHION", (36, 4))
+    monkeypatch.setattr(openset, "N_SHAPES", (1, 1))
+    base = _digit_dataset()
+    data = openset.with_open_set(base, seed=0, fashion_dir=str(tmp_path))
+    negatives = data.x_train[data.y_train == openset.NOT_A_DIGIT]
+    assert 16 <= len(negatives) <= 20  # the blobs (and a shape), not the straps
+    assert not any(looks_like_a_one(x) for x in negatives)
+    ones = [looks_like_a_one(x) for x, y in zip(base.x_train, base.y_train, strict=True) if y == 1]
+    others = [looks_like_a_one(x) for x, y in zip(base.x_train, base.y_train, strict=True) if y != 1]
+    assert all(ones) and not any(others)
 
 
 def test_open_set_without_fashion_mnist_says_how_to_get_it(tmp_path, monkeypatch):

@@ -68,10 +68,7 @@ def test_each_digit_survives_each_transform(name):
         assert result.digits == d, f"{name}: drew {d}, read {result.digits!r} {result.confidences}"
 
 
-KNOWN_1 = pytest.mark.xfail(strict=True, reason="the shipped model calls this plain drawn 1 'not a digit'")
-
-
-@pytest.mark.parametrize("length", [*range(2, 10), pytest.param(10, marks=KNOWN_1)])
+@pytest.mark.parametrize("length", range(2, 11))
 def test_numbers_of_2_to_10_digits_with_varied_gaps(length):
     rng = np.random.default_rng(length)
     for _ in range(4):

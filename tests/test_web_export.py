@@ -192,6 +192,18 @@ def test_site_takes_off_rules_underlines_frames_rings_and_boxes_as_recognize_doe
     assert same >= 3, f"{kind}: the browser read {same} of 4 pages as recognize does"
 
 
+def test_site_reads_a_thin_1_among_digits_as_recognize_does(site, page):
+    """The page of test_pages.py whose upright 1 the network alone takes for "not a digit"."""
+    out, url = site
+    rng = np.random.default_rng(11)
+    data, truth = draw_page("plain", _glyph(rng), rng)
+    (out / "cases").mkdir(exist_ok=True)
+    (out / "cases" / "ones.jpg").write_bytes(data)
+    browser = _read_in_browser(page, f"{url}/cases/ones.jpg")
+    assert [line["text"] for line in browser["lines"]] == truth
+    assert browser["text"] == handwriting.recognize(data).text
+
+
 def pictures(n: int, seed: int = 0) -> list[tuple[str, bytes]]:
     """A fixed set of pictures of numbers, in turn: a clean drawing (PNG), a photo of one
     (JPEG: noise, blur, light on dark half the time), a page of lines (plain, with separators,

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import HandwritingError, ModelFileError
 from .imaging.load import MAX_PIXELS, ImageSource, load_picture
-from .imaging.normalize import FIELD
+from .imaging.normalize import FIELD, looks_like_a_one
 from .imaging.page import Page, read_page
 from .imaging.segment import Box, Digit, Separator
 from .model import Model
@@ -256,7 +256,7 @@ def _read_line(
     if no digit is left), and the boxes of the marks the network calls not a digit."""
     text, chars, conf, boxes, tops, keep, not_digits = "", "", [], [], [], [], []
     rows = iter(range(len(proba)))
-    decided = model.decide(proba)
+    proba, decided = _ones_among_digits([it for it in items if isinstance(it, Digit)], proba, model)
     space = False
     for item, gap in zip(items, spaces, strict=True):
         space |= gap
@@ -283,6 +283,31 @@ def _read_line(
     images = np.stack([pixels for _, pixels in keep]).astype(np.float32)
     probabilities = proba[[i for i, _ in keep], :N_DIGITS].astype(np.float32)
     return Line(_trim(text), chars, conf, boxes, tops, probabilities, images), not_digits
+
+
+def _ones_among_digits(digits: list[Digit], proba: np.ndarray, model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities and decisions for a line's digits, where a mark the network calls
+    "not a digit" is read as a 1 if it is one thin straight upright stroke (as a 1 is written),
+    the network's best digit for it is 1, and the line holds other digits. Taught with pieces
+    of photographed clothes, the network takes some such strokes for one of them; beside
+    digits, they are 1s. Such a mark's probabilities become those of the digits alone,
+    P(k | a digit) = p_k / (1 - p_none)."""
+    decided = model.decide(proba)
+    reject = model.reject_class
+    if reject is None or not (decided != reject).any():
+        return proba, decided
+    ones = [
+        i
+        for i, d in enumerate(digits)
+        if decided[i] == reject and proba[i, :reject].argmax() == 1 and looks_like_a_one(d.pixels)
+    ]
+    if not ones:
+        return proba, decided
+    proba, decided = proba.copy(), decided.copy()
+    proba[ones, reject] = 0.0
+    proba[ones] /= proba[ones].sum(axis=1, keepdims=True)
+    decided[ones] = 1
+    return proba, decided
 
 
 def _trim(text: str) -> str:

@@ -8,7 +8,8 @@ validation splits of a 28x28 data set, examples made by the project's own code:
   MNIST (very low resolution then blown up smoothly or blockily, thick marker strokes,
   broken strokes, a crossbar on the 7, a base under the 1), labelled with their digit;
 * **not a digit** (class 10): Fashion-MNIST *training* items (clothes and shoes) and shapes
-  the project draws (zigzags, stars, spirals, scribbles, ...).
+  the project draws (zigzags, stars, spirals, scribbles, ...), less the pieces that are one
+  thin straight stroke: a strap or a seam cut out of a garment is written like a 1.
 
 Every example is rendered as a photo (``imaging.synthetic.photo``) and taken back through
 the very segmentation and normalization that ``recognize`` uses, so the network is trained
@@ -28,7 +29,7 @@ import numpy as np
 from ..errors import DataError, HandwritingError
 from ..imaging import find_digits
 from ..imaging.load import load_gray
-from ..imaging.normalize import dilate
+from ..imaging.normalize import dilate, looks_like_a_one
 from ..imaging.synthetic import photo, shape
 from .dataset import Dataset
 from .idx import read_idx
@@ -105,6 +106,8 @@ def _through_pipeline(
     for item, label in zip(items, labels, strict=True):
         data = item if rendered else photo(item[0], rng, resample=item[1])
         for d in find_digits(load_gray(data)):
+            if label == NOT_A_DIGIT and looks_like_a_one(d.pixels):
+                continue  # labelled "not a digit", it taught the network to reject thin 1s
             xs.append(d.pixels)
             ys.append(int(label))
     if not xs:

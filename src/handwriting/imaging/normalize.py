@@ -65,3 +65,20 @@ def dilate(a: np.ndarray, r: int) -> np.ndarray:
     return cv2.dilate(
         a, np.ones((2 * r + 1, 2 * r + 1), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0
     )
+
+
+def looks_like_a_one(pixels: np.ndarray, width: float = 3.5, bend: float = 1.5) -> bool:
+    """Whether a 28x28 digit image (ink = 1) is one thin, nearly upright, straight stroke, as a
+    1 is written: at least 14 rows of ink, at most ``width`` ink pixels a row on average, and
+    the centre of each row within ``bend`` pixels of a straight line of slope |dx/dy| < 0.5.
+    About two MNIST 1s in three are; about 1% of the pieces of photographed clothes are."""
+    ink = pixels > 0.5
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size < 14:
+        return False
+    counts = ink[rows].sum(axis=1)
+    if counts.mean() > width:
+        return False
+    centre = (ink[rows] * np.arange(ink.shape[1])).sum(axis=1) / counts
+    slope, offset = np.polyfit(rows, centre, 1)
+    return abs(slope) < 0.5 and float(np.abs(centre - (slope * rows + offset)).max()) <= bend

@@ -209,6 +209,25 @@ export function toMnist(patch) {
   return field;
 }
 
+// normalize.py's looks_like_a_one: a 28x28 digit that is one thin, nearly upright, straight
+// stroke (at least 14 rows of ink, at most 3.5 ink pixels a row on average, each row's centre
+// within 1.5 pixels of the least-squares line through them, of slope |dx/dy| < 0.5)
+export function looksLikeAOne(pixels) {
+  const rows = [], centres = [];
+  let count = 0;
+  for (let y = 0; y < FIELD; y++) {
+    let n = 0, sum = 0;
+    for (let x = 0; x < FIELD; x++) if (pixels[y * FIELD + x] > 0.5) { n++; sum += x; }
+    if (n) { rows.push(y); centres.push(sum / n); count += n; }
+  }
+  if (rows.length < 14 || count / rows.length > 3.5) return false;
+  const k = rows.length, my = rows.reduce((a, b) => a + b) / k, mc = centres.reduce((a, b) => a + b) / k;
+  let sxy = 0, syy = 0;
+  rows.forEach((y, j) => { sxy += (y - my) * (centres[j] - mc); syy += (y - my) ** 2; });
+  const slope = sxy / syy, offset = mc - slope * my;
+  return Math.abs(slope) < 0.5 && centres.every((c, j) => Math.abs(c - (slope * rows[j] + offset)) <= 1.5);
+}
+
 // ---- connected components (8-connected), labels 1..n in the order they are first met ----
 const BEFORE = [-1, 0, -1, -1, 0, -1, 1, -1];  // (dx, dy) of the neighbours already labelled
 

@@ -3,7 +3,7 @@
 // text, as the Python package's recognizer.py does. Adds, for the page, each digit's ten
 // probabilities and the 28x28 images (as data URLs) the network was shown.
 
-import { FIELD, readPage, resizeArea, pyRound } from "./imaging.js";
+import { FIELD, looksLikeAOne, readPage, resizeArea, pyRound } from "./imaging.js";
 import { Network } from "./network.js";
 
 export const FORMAT_VERSION = 2;
@@ -66,6 +66,8 @@ export class Reader {
   // recognizer._read_line: separators and spaces kept, "not a digit" set aside, '?' below THRESHOLD
   readLine({ items, spaces }, proba, topK, rejected, box) {
     const spec = this.network.spec, reject = spec.reject_class;
+    const digits = items.filter((it) => it.kind === "digit");
+    proba = onesAmongDigits(digits, proba.slice(0, digits.length), reject, spec.reject_at);
     const line = { text: "", digits: "", confidences: [], boxes: [], top_k: [], probabilities: [], pixels: [] };
     let space = false, i = 0;
     items.forEach((item, k) => {
@@ -94,6 +96,19 @@ export class Reader {
 }
 
 const round4 = (v) => Math.round(v * 1e4) / 1e4;
+
+// recognizer._ones_among_digits: in a line that holds digits, a mark the network calls "not a
+// digit" but reads best as 1 is a 1 if it is one thin straight upright stroke; its
+// probabilities become those of the digits alone
+function onesAmongDigits(digits, rows, reject, rejectAt) {
+  if (reject === null || rows.every((r) => r[reject] >= rejectAt)) return rows;
+  return rows.map((r, k) => {
+    const p = Array.from(r.slice(0, reject));
+    if (r[reject] < rejectAt || p.indexOf(Math.max(...p)) !== 1 || !looksLikeAOne(digits[k].pixels)) return r;
+    const sum = p.reduce((a, b) => a + b);
+    return [...p.map((v) => v / sum), 0];
+  });
+}
 
 // load.py's _flatten: gray levels in [0, 1]; a transparent background becomes paper of the
 // opposite brightness to the ink; opaque pictures as Pillow's "L" conversion
