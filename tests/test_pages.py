@@ -344,9 +344,25 @@ def test_a_thin_straight_1_among_digits_is_read_not_rejected():
     assert "not a digit" not in {r.reason for r in result.rejected}
 
 
-def test_only_an_upright_stroke_read_as_1_beside_digits_is_kept_from_rejection():
+def test_a_photographed_1_alone_is_read_where_the_network_only_doubts_it_is_a_digit():
+    """A drawn 1, alone in its photo, that the network calls "not a digit" with less than
+    LONE_ONE_AT of probability: a thin straight upright stroke, so it is read as 1."""
+    from handwriting.imaging.synthetic import photo
+
+    rng = np.random.default_rng(23)
+    height, pen = int(rng.integers(40, 160)), float(rng.uniform(0.05, 0.13))
+    image = render("1", height=height, pen=pen, ink=0, paper=255, rng=rng)
+    data = photo(1.0 - np.asarray(image, np.float32) / 255.0, rng)
+    model = handwriting.recognizer.load_model(None)
+    found = handwriting.recognizer.find(data, model)
+    p_none = model.predict_proba(found.pixels)[:, model.reject_class]
+    assert 0.5 <= p_none.min() < handwriting.recognizer.LONE_ONE_AT  # the network alone rejects it
+    assert handwriting.recognize(data).digits == "1"
+
+
+def test_only_an_upright_stroke_read_as_1_is_kept_from_rejection_and_alone_only_when_in_doubt():
     from handwriting.imaging.segment import Digit
-    from handwriting.recognizer import _ones_among_digits, load_model
+    from handwriting.recognizer import _read_ones, load_model
 
     model = load_model(None)
     bar, ring = np.zeros((28, 28), np.float32), np.zeros((28, 28), np.float32)
@@ -355,13 +371,16 @@ def test_only_an_upright_stroke_read_as_1_beside_digits_is_kept_from_rejection()
     ring[7:21, 9:19] = 0.0
     four = np.eye(11)[4] * 0.98 + 0.002
     one_or_none = np.array([0.0, 0.3, 0, 0, 0, 0, 0, 0, 0, 0, 0.7])
+    surely_none = np.array([0.0, 0.05, 0, 0, 0, 0, 0, 0, 0, 0, 0.95])
     seven_or_none = np.array([0.0, 0, 0, 0, 0, 0, 0, 0.3, 0, 0, 0.7])
 
     def decided(pixels, rows):
-        return _ones_among_digits([Digit((0, 0, 1, 1), p) for p in pixels], np.array(rows), model)
+        return _read_ones([Digit((0, 0, 1, 1), p) for p in pixels], np.array(rows), model)
 
     proba, classes = decided([ring, bar], [four, one_or_none])
     assert list(classes) == [4, 1] and proba[1, 1] == pytest.approx(1.0) and proba[1, 10] == 0
-    assert list(decided([bar], [one_or_none])[1]) == [10]  # no digit beside it
+    assert list(decided([bar], [one_or_none])[1]) == [1]  # alone, and the network in doubt
+    assert list(decided([bar], [surely_none])[1]) == [10]  # alone, and the network sure
+    assert list(decided([ring, bar], [four, surely_none])[1]) == [4, 1]  # beside a digit
     assert list(decided([ring, ring], [four, one_or_none])[1]) == [4, 10]  # not a stroke
     assert list(decided([ring, bar], [four, seven_or_none])[1]) == [4, 10]  # not read as a 1

@@ -28,6 +28,9 @@ UNKNOWN = "?"
 PRETRAINED = "mnist.npz"
 FORMAT_VERSION = 2
 N_DIGITS = 10
+# A lone thin straight upright stroke is read as 1 unless the network gives "not a digit"
+# at least this probability (chosen on the validation stand-ins; BENCHMARKS.md).
+LONE_ONE_AT = 0.9
 
 
 @dataclass
@@ -226,9 +229,13 @@ class Found:
         """The result, from the network's probabilities for ``pixels``, in order."""
         out = Recognition(rejected=[Rejected(self.box(b), why) for b, why in self.page.rejected])
         reading = {id(d): i for i, d in enumerate(self.page.digits)}
+        proba, decided = _read_ones(self.page.digits, proba, model)
+        not_a_digit = decided == model.reject_class
         for segmented in self.page.lines:
-            rows = proba[[reading[id(it)] for it in segmented.items if isinstance(it, Digit)]]
-            line, not_digits = _read_line(segmented.items, segmented.spaces, rows, model, threshold, top_k)
+            rows = [reading[id(it)] for it in segmented.items if isinstance(it, Digit)]
+            line, not_digits = _read_line(
+                segmented.items, segmented.spaces, proba[rows], not_a_digit[rows], threshold, top_k
+            )
             out.rejected += [Rejected(self.box(b), "not a digit") for b in not_digits]
             if line is not None:
                 line.boxes = [self.box(b) for b in line.boxes]
@@ -248,15 +255,14 @@ def _read_line(
     items: list[Digit | Separator],
     spaces: list[bool],
     proba: np.ndarray,
-    model: Model,
+    rejected: np.ndarray,
     threshold: float,
     top_k: int,
 ) -> tuple[Line | None, list[Box]]:
-    """One line from its items and the network's probabilities for its digits, in order (None
-    if no digit is left), and the boxes of the marks the network calls not a digit."""
+    """One line from its items, the probabilities of its digits in order and whether each is
+    "not a digit" (None if no digit is left), and the boxes of the marks that are not digits."""
     text, chars, conf, boxes, tops, keep, not_digits = "", "", [], [], [], [], []
     rows = iter(range(len(proba)))
-    proba, decided = _ones_among_digits([it for it in items if isinstance(it, Digit)], proba, model)
     space = False
     for item, gap in zip(items, spaces, strict=True):
         space |= gap
@@ -265,7 +271,7 @@ def _read_line(
             space = False
             continue
         i = next(rows)
-        if decided[i] == model.reject_class:
+        if rejected[i]:
             not_digits.append(item.box)
             continue
         p = proba[i, :N_DIGITS]
@@ -285,21 +291,27 @@ def _read_line(
     return Line(_trim(text), chars, conf, boxes, tops, probabilities, images), not_digits
 
 
-def _ones_among_digits(digits: list[Digit], proba: np.ndarray, model: Model) -> tuple[np.ndarray, np.ndarray]:
-    """The probabilities and decisions for a line's digits, where a mark the network calls
-    "not a digit" is read as a 1 if it is one thin straight upright stroke (as a 1 is written),
-    the network's best digit for it is 1, and the line holds other digits. Taught with pieces
-    of photographed clothes, the network takes some such strokes for one of them; beside
-    digits, they are 1s. Such a mark's probabilities become those of the digits alone,
-    P(k | a digit) = p_k / (1 - p_none)."""
+def _read_ones(digits: list[Digit], proba: np.ndarray, model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities and decisions for a picture's digits, where a mark the network calls
+    "not a digit" but reads best as 1 is a 1 if it is one thin straight upright stroke (as a 1
+    is written): on a picture that holds other digits, whatever the network's doubt; alone,
+    unless P(not a digit) >= LONE_ONE_AT. Taught with pieces of photographed clothes, the
+    network takes some such strokes for one of them. Such a mark's probabilities become those
+    of the digits alone, P(k | a digit) = p_k / (1 - p_none)."""
+    if not digits:
+        return proba, np.zeros(0, np.int64)
     decided = model.decide(proba)
     reject = model.reject_class
-    if reject is None or not (decided != reject).any():
+    if reject is None:
         return proba, decided
+    doubt = 1.0 if (decided != reject).any() else LONE_ONE_AT
     ones = [
         i
         for i, d in enumerate(digits)
-        if decided[i] == reject and proba[i, :reject].argmax() == 1 and looks_like_a_one(d.pixels)
+        if decided[i] == reject
+        and proba[i, reject] < doubt
+        and proba[i, :reject].argmax() == 1
+        and looks_like_a_one(d.pixels)
     ]
     if not ones:
         return proba, decided

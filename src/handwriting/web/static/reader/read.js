@@ -8,6 +8,7 @@ import { Network } from "./network.js";
 
 export const FORMAT_VERSION = 2;
 const WORK_SIZE = 1024, THRESHOLD = 0.5, UNKNOWN = "?", N_DIGITS = 10;
+const LONE_ONE_AT = 0.9;  // recognizer.LONE_ONE_AT
 const MAX_PIXELS = 40_000_000;  // as load.py: a larger picture is refused, not read
 
 export class Reader {
@@ -38,7 +39,8 @@ export class Reader {
     const gray = reduced(grayOf(rgba, width, height));
     const page = readPage(gray, (images) => this.network.predictProba(images));
     const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
-    const proba = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
+    const spec = this.network.spec;
+    const proba = readOnes(digits, digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [], spec.reject_class, spec.reject_at);
     const [sx, sy] = [width / gray.w, height / gray.h];
     const box = (b) => [Math.floor(b[0] * sx), Math.floor(b[1] * sy), Math.min(width, Math.ceil(b[2] * sx)), Math.min(height, Math.ceil(b[3] * sy))];
     const out = { lines: [], rejected: page.rejected.map(([b, reason]) => ({ box: box(b), reason })) };
@@ -66,8 +68,6 @@ export class Reader {
   // recognizer._read_line: separators and spaces kept, "not a digit" set aside, '?' below THRESHOLD
   readLine({ items, spaces }, proba, topK, rejected, box) {
     const spec = this.network.spec, reject = spec.reject_class;
-    const digits = items.filter((it) => it.kind === "digit");
-    proba = onesAmongDigits(digits, proba.slice(0, digits.length), reject, spec.reject_at);
     const line = { text: "", digits: "", confidences: [], boxes: [], top_k: [], probabilities: [], pixels: [] };
     let space = false, i = 0;
     items.forEach((item, k) => {
@@ -97,14 +97,16 @@ export class Reader {
 
 const round4 = (v) => Math.round(v * 1e4) / 1e4;
 
-// recognizer._ones_among_digits: in a line that holds digits, a mark the network calls "not a
-// digit" but reads best as 1 is a 1 if it is one thin straight upright stroke; its
-// probabilities become those of the digits alone
-function onesAmongDigits(digits, rows, reject, rejectAt) {
-  if (reject === null || rows.every((r) => r[reject] >= rejectAt)) return rows;
+// recognizer._read_ones: a mark the network calls "not a digit" but reads best as 1 is a 1 if
+// it is one thin straight upright stroke, on a picture that holds other digits whatever the
+// network's doubt, alone unless P(not a digit) >= LONE_ONE_AT; its probabilities become
+// those of the digits alone
+function readOnes(digits, rows, reject, rejectAt) {
+  if (reject === null || !rows.length) return rows;
+  const doubt = rows.some((r) => r[reject] < rejectAt) ? 1.0 : LONE_ONE_AT;
   return rows.map((r, k) => {
     const p = Array.from(r.slice(0, reject));
-    if (r[reject] < rejectAt || p.indexOf(Math.max(...p)) !== 1 || !looksLikeAOne(digits[k].pixels)) return r;
+    if (r[reject] < rejectAt || r[reject] >= doubt || p.indexOf(Math.max(...p)) !== 1 || !looksLikeAOne(digits[k].pixels)) return r;
     const sum = p.reduce((a, b) => a + b);
     return [...p.map((v) => v / sum), 0];
   });
