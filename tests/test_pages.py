@@ -101,6 +101,41 @@ def test_json_format_version_2(tmp_path, capsys):
     assert max(b[3] for b in out["lines"][0]["boxes"]) <= min(b[1] for b in out["lines"][1]["boxes"]) + 5
 
 
+def _png(ink: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(255 * (1 - ink)).astype(np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _drawn(c: str, seed: int) -> np.ndarray:
+    """A digit drawn by the project (ink = 1), cropped to its rows of ink."""
+    ink = 1.0 - np.asarray(render(c, height=120, pen=0.09, rng=np.random.default_rng(seed)), np.float32) / 255
+    rows = np.flatnonzero((ink > 0.5).any(axis=1))
+    return ink[rows.min() : rows.max() + 1]
+
+
+@pytest.mark.parametrize(("digit", "seed"), [("3", 0), ("5", 1)])
+def test_a_digit_broken_in_an_upper_and_a_lower_half_is_one_digit_not_two_lines(digit, seed):
+    """The pen (or a faint photo) left a gap across the middle: the two halves, one over the
+    other, were read as two lines ('7' over '3'); read together, they are one digit."""
+    ink = np.pad(_drawn(digit, seed), 20)
+    rows = np.flatnonzero((ink > 0.5).any(axis=1))
+    top, bottom = rows.min(), rows.max()
+    ink[int(top + 0.47 * (bottom - top)) : int(top + 0.55 * (bottom - top))] = 0
+    result = handwriting.recognize(_png(ink))
+    assert result.text == digit and len(result.lines) == 1
+
+
+def test_two_1s_written_tightly_one_over_the_other_stay_two_lines():
+    """Two pieces one just over the other are one digit only if the network reads them together
+    clearly more surely than apart: two 1s read as one long 1 are not."""
+    upper, lower = _drawn("1", 1), _drawn("1", 2)
+    width = max(upper.shape[1], lower.shape[1])
+    gap = np.zeros((12, width), np.float32)  # a tenth of the digits' height
+    ink = np.concatenate([np.pad(a, ((0, 0), (0, width - a.shape[1]))) for a in (upper, gap, lower)])
+    assert handwriting.recognize(_png(np.pad(ink, 20))).text == "1\n1"
+
+
 def test_plain_output_separates_lines_with_a_bar(tmp_path, capsys):
     path = tmp_path / "rows.png"
     path.write_bytes(_picture(["81", "470"]))

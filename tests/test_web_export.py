@@ -204,6 +204,22 @@ def test_site_reads_a_thin_1_among_digits_as_recognize_does(site, page):
     assert browser["text"] == handwriting.recognize(data).text
 
 
+def test_site_reads_a_digit_broken_in_two_halves_as_one_as_recognize_does(site, page):
+    """A 5 with a gap across its middle: two pieces one over the other, joined into one digit
+    because the network reads them together more surely (page._join_halves, imaging.js)."""
+    out, url = site
+    ink = 1.0 - np.asarray(render("5", height=120, pen=0.09, rng=np.random.default_rng(1)), np.float32) / 255
+    rows = np.flatnonzero((ink > 0.5).any(axis=1))
+    top, bottom = rows.min(), rows.max()
+    ink[int(top + 0.47 * (bottom - top)) : int(top + 0.55 * (bottom - top))] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(255 * (1 - np.pad(ink, 20))).astype(np.uint8)).save(buffer, "PNG")
+    (out / "cases").mkdir(exist_ok=True)
+    (out / "cases" / "halves.png").write_bytes(buffer.getvalue())
+    browser = _read_in_browser(page, f"{url}/cases/halves.png")
+    assert browser["text"] == handwriting.recognize(buffer.getvalue()).text == "5"
+
+
 def pictures(n: int, seed: int = 0) -> list[tuple[str, bytes]]:
     """A fixed set of pictures of numbers, in turn: a clean drawing (PNG), a photo of one
     (JPEG: noise, blur, light on dark half the time), a page of lines (plain, with separators,

@@ -10,7 +10,9 @@
 4. lines that are not writing (``rules.py``): rules, margins, boxes, frames, underlines and
    strike-throughs removed, strokes that cross them kept;
 5. pieces: connected components of what is left; specks dropped, small marks reported;
-6. lines of writing (``lines.py``), top to bottom;
+6. lines of writing (``lines.py``), top to bottom; two lines of one piece each, one just
+   over the other, that the classifier reads together as one digit far more surely, joined
+   (the halves of a broken 3 or 5);
 7. each line (``segment.py``): digits, separators and spaces, left to right, touching digits
    cut where the classifier reads them best;
 8. each digit to 28x28 (``normalize.py``).
@@ -21,6 +23,7 @@ its box and the reason, never silently dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -31,7 +34,7 @@ from .lines import group_lines
 from .normalize import WORK, stroke_width
 from .pixelated import unpixelate
 from .rules import LONG, remove_lines, straight
-from .segment import ALONE, Box, Classifier, Digit, Segmented, segment_line
+from .segment import ALONE, Box, Classifier, Digit, Segmented, one_digit, segment_line
 
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
 TARGET = WORK  # larger digits are read at this height in pixels (to_mnist's own working size)
@@ -46,6 +49,8 @@ AGAIN = 0.8  # digits this much shorter once the lines are off were joined to a 
 RING_SIZE = 1.25  # a ring round a number is at least this many digit heights tall and wide
 RING = 0.5  # a curve filling less of its box than this, round other marks, is a frame
 HOLLOW = 0.3  # a ring that digits touch from inside still encloses this much of its box
+HALVES_OVER, HALVES_GAP = 0.25, 0.25  # one piece over another, this close: maybe one digit's halves,
+HALVES_ODDS = 2.0  # if read as one this many times more surely than as the digits of two lines
 
 
 @dataclass
@@ -168,16 +173,77 @@ def _read(measured: _Measured, classify: Classifier | None) -> Page:
     # below that, a mark of a quarter of a stroke width squared or more is reported; smaller is grain
     specks = np.flatnonzero((area < MIN_PIECE * area.max()) & (area >= 0.25 * sw * sw))
     page.rejected += [(_box(boxes[i]), "too small") for i in specks]
-    for line in group_lines(boxes[keep], height):
-        members = keep[line]
+
+    def segment(members: np.ndarray) -> Segmented:
+        return segment_line(ink, labels, boxes, area, members, classify, dot=0.3 * sw * sw)
+
+    def whole(members: np.ndarray) -> Digit:
+        return one_digit(ink, labels, boxes, list(members))
+
+    lines = [keep[line] for line in group_lines(boxes[keep], height)]
+    for members, decided in _join_halves(lines, segment, whole, boxes, classify):
         if (boxes[members, 3] - boxes[members, 1]).max() < ALONE * height:  # no digit-sized mark
             page.rejected += [(_box(boxes[i]), "too small") for i in members]
             continue
-        segmented = segment_line(ink, labels, boxes, area, members, classify, dot=0.3 * sw * sw)
+        segmented = decided or segment(members)
         page.rejected += [(b, "too small") for b in segmented.too_small]
         if segmented.items:
             page.lines.append(segmented)
     return page
+
+
+def _join_halves(
+    lines: list[np.ndarray],
+    segment: Callable[[np.ndarray], Segmented],
+    whole: Callable[[np.ndarray], Digit],
+    boxes: np.ndarray,
+    classify: Classifier | None,
+) -> list[tuple[np.ndarray, Segmented | None]]:
+    """The lines (their pieces, and their reading where it is already decided), where two
+    lines of one piece each that are the halves of one digit become one line of that digit."""
+    out: list[tuple[np.ndarray, Segmented | None]] = []
+    for line in lines:
+        one = _halves_as_one(out[-1][0], line, segment, whole, boxes, classify) if out else None
+        if one is None:
+            out.append((line, None))
+        else:
+            out[-1] = np.concatenate([out[-1][0], line]), Segmented([one], [False], [])
+    return out
+
+
+def _halves_as_one(
+    above: np.ndarray,
+    below: np.ndarray,
+    segment: Callable[[np.ndarray], Segmented],
+    whole: Callable[[np.ndarray], Digit],
+    boxes: np.ndarray,
+    classify: Classifier | None,
+) -> Digit | None:
+    """The digit that one piece just over another make together, if the classifier reads it
+    more surely than the digits the two make as lines of their own (max p_k of the whole >
+    HALVES_ODDS times the product of theirs: a 1 with a flag just over another 1 reads as one
+    long 1 1.6 times as surely as two): a digit that the pen, or a faint photo, left in an
+    upper and a lower half (a 3, a 5) is not read as two lines. None otherwise."""
+    if (
+        classify is None
+        or len(above) != 1
+        or len(below) != 1
+        or not _stacked(boxes[above[0]], boxes[below[0]])
+    ):
+        return None
+    one = whole(np.concatenate([above, below]))
+    halves = [it for m in (above, below) for it in segment(m).items if isinstance(it, Digit)]
+    p = classify(np.stack([one.pixels] + [d.pixels for d in halves]))[:, :10].max(axis=1)
+    return one if p[0] > HALVES_ODDS * np.prod(p[1:]) else None
+
+
+def _stacked(upper: np.ndarray, lower: np.ndarray) -> bool:
+    """Whether box ``lower`` (x0, y0, x1, y1) lies just under box ``upper``, overlapping it
+    across: HALVES_OVER of the narrower's width, at most HALVES_GAP of the taller's height apart."""
+    over = min(upper[2], lower[2]) - max(upper[0], lower[0])
+    narrower = min(upper[2] - upper[0], lower[2] - lower[0])
+    taller = max(upper[3] - upper[1], lower[3] - lower[1])
+    return over >= HALVES_OVER * narrower and lower[1] - upper[3] <= HALVES_GAP * taller
 
 
 def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | None:

@@ -230,9 +230,7 @@ def _read_group(
     classify: Classifier | None,
 ) -> list[Digit]:
     """A group's digits: itself, or its cutting into touching digits the classifier reads best."""
-    left, top = int(boxes[members, 0].min()), int(boxes[members, 1].min())
-    right, bottom = int(boxes[members, 2].max()), int(boxes[members, 3].max())
-    region = np.isin(labels[top:bottom, left:right], np.asarray(members) + 1)
+    region, top, left = _region(labels, boxes, members)
     h, w = region.shape
     sure = w > SURE_SPLIT * h or (typical is not None and w > SURE_SPLIT * typical)
     if not sure and (classify is None or w <= MAX_ASPECT * h):
@@ -242,6 +240,19 @@ def _read_group(
         return _cut(ink, region, top, left, _split(region, guess))
     penalty = 0.0 if sure or w > WIDE * h else SPLIT_PENALTY
     return _best_cutting(ink, region, top, left, classify, guess, penalty)
+
+
+def one_digit(ink: np.ndarray, labels: np.ndarray, boxes: np.ndarray, members: list[int]) -> Digit:
+    """The pieces ``members`` (labels ``members + 1``) read together as one digit, uncut."""
+    region, top, left = _region(labels, boxes, members)
+    return _cut(ink, region, top, left, [(0, region.shape[1])])[0]
+
+
+def _region(labels: np.ndarray, boxes: np.ndarray, members: list[int]) -> tuple[np.ndarray, int, int]:
+    """The mask of the pieces ``members`` within their joint box, and the box's top and left."""
+    left, top = int(boxes[members, 0].min()), int(boxes[members, 1].min())
+    right, bottom = int(boxes[members, 2].max()), int(boxes[members, 3].max())
+    return np.isin(labels[top:bottom, left:right], np.asarray(members) + 1), top, left
 
 
 def _best_cutting(

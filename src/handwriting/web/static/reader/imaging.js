@@ -360,13 +360,14 @@ function read(measured, classify) {
     if (a >= MIN_PIECE * largest) keep.push(i);
     else if (a >= 0.25 * sw * sw) page.rejected.push([boxes[i].slice(), "too small"]);
   });
-  for (const line of groupLines(keep.map((i) => boxes[i]), height)) {
-    const members = line.map((j) => keep[j]);
+  const segment = (members) => segmentLine(ink, pieces, members, classify, 0.3 * sw * sw);
+  const lines = groupLines(keep.map((i) => boxes[i]), height).map((line) => line.map((j) => keep[j]));
+  for (const [members, decided] of joinHalves(lines, segment, ink, pieces, classify)) {
     if (Math.max(...members.map((i) => boxes[i][3] - boxes[i][1])) < ALONE * height) {
       for (const i of members) page.rejected.push([boxes[i].slice(), "too small"]);
       continue;
     }
-    const segmented = segmentLine(ink, pieces, members, classify, 0.3 * sw * sw);
+    const segmented = decided || segment(members);
     for (const b of segmented.tooSmall) page.rejected.push([b, "too small"]);
     if (segmented.items.length) page.lines.push(segmented);
   }
@@ -374,6 +375,32 @@ function read(measured, classify) {
 }
 
 const PAGE = 30;  // a picture needs to be this many stroke widths across to hold lines or rings
+const HALVES_OVER = 0.25, HALVES_GAP = 0.25, HALVES_ODDS = 2.0;  // one piece over another: maybe one digit's halves
+
+// page.py's _join_halves: two lines of one piece each, one just over the other, become one
+// line of one digit if the classifier reads the two together as a digit more surely than the
+// digits of the two lines (max p_k of the whole > HALVES_ODDS times the product of theirs)
+function joinHalves(lines, segment, ink, pieces, classify) {
+  const out = [];
+  for (const line of lines) {
+    const one = out.length ? halvesAsOne(out[out.length - 1][0], line, segment, ink, pieces, classify) : null;
+    if (one === null) out.push([line, null]);
+    else out[out.length - 1] = [[...out[out.length - 1][0], ...line], { items: [one], spaces: [false], tooSmall: [] }];
+  }
+  return out;
+}
+
+function halvesAsOne(above, below, segment, ink, pieces, classify) {
+  if (!classify || above.length !== 1 || below.length !== 1) return null;
+  const [u, l] = [pieces.boxes[above[0]], pieces.boxes[below[0]]];
+  const over = Math.min(u[2], l[2]) - Math.max(u[0], l[0]), narrower = Math.min(u[2] - u[0], l[2] - l[0]);
+  const taller = Math.max(u[3] - u[1], l[3] - l[1]);
+  if (!(over >= HALVES_OVER * narrower && l[1] - u[3] <= HALVES_GAP * taller)) return null;
+  const one = oneDigit(ink, pieces, [above[0], below[0]]);
+  const halves = [above, below].flatMap((m) => segment(m).items.filter((it) => it.kind === "digit"));
+  const p = classify([one, ...halves].map((d) => d.pixels)).map((r) => Math.max(...r.slice(0, 10)));
+  return p[0] > HALVES_ODDS * p.slice(1).reduce((a, b) => a * b, 1) ? one : null;
+}
 
 // ---- lines.py: pieces into lines of writing ----
 const OVERLAP = 0.4, REACH = 4.0, L_SMALL = 0.5, L_NEAR = 0.25, HANG = 0.75, HANG_REACH = 0.5;
@@ -543,7 +570,7 @@ function typicalWidth(boxes, groups) {
   return single.length >= 2 ? median(single) : null;
 }
 
-function readGroup(ink, pieces, members, typical, classify) {
+function regionOf(pieces, members) {  // the pieces' mask within their joint box, and its top and left
   const { boxes, labels } = pieces, mine = new Set(members.map((i) => i + 1));
   const left = Math.min(...members.map((i) => boxes[i][0])), top = Math.min(...members.map((i) => boxes[i][1]));
   const right = Math.max(...members.map((i) => boxes[i][2])), bottom = Math.max(...members.map((i) => boxes[i][3]));
@@ -551,6 +578,16 @@ function readGroup(ink, pieces, members, typical, classify) {
   for (let y = 0; y < region.h; y++) {
     for (let x = 0; x < region.w; x++) region.data[y * region.w + x] = mine.has(labels[(top + y) * pieces.w + left + x]) ? 1 : 0;
   }
+  return [region, top, left];
+}
+
+function oneDigit(ink, pieces, members) {  // segment.one_digit: the pieces read as one digit, uncut
+  const [region, top, left] = regionOf(pieces, members);
+  return cut(ink, region, top, left, [[0, region.w]])[0];
+}
+
+function readGroup(ink, pieces, members, typical, classify) {
+  const [region, top, left] = regionOf(pieces, members);
   const { w, h } = region;
   const sure = w > SURE_SPLIT * h || (typical !== null && w > SURE_SPLIT * typical);
   if (!sure && (!classify || w <= MAX_ASPECT * h)) return cut(ink, region, top, left, [[0, w]]);
