@@ -126,6 +126,19 @@ def test_a_digit_broken_in_an_upper_and_a_lower_half_is_one_digit_not_two_lines(
     assert result.text == digit and len(result.lines) == 1
 
 
+def test_a_digit_in_pieces_that_are_each_no_digit_is_read_whole():
+    """An 8 cut into four quarters: the network calls each "not a digit", so the picture gave
+    no digit; read together, the pieces are the 8."""
+    ink = 1.0 - np.asarray(render("8", height=100, pen=0.1, rng=np.random.default_rng(0)), np.float32) / 255
+    ys, xs = np.nonzero(ink > 0.5)
+    top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
+    ink[int(top + 0.45 * (bottom - top)) : int(top + 0.53 * (bottom - top))] = 0
+    ink[:, int(left + 0.46 * (right - left)) : int(left + 0.54 * (right - left))] = 0
+    result = handwriting.recognize(_png(ink))
+    assert result.text == "8" and len(result.lines) == 1
+    assert not [r for r in result.rejected if r.reason == "not a digit"]
+
+
 def test_two_1s_written_tightly_one_over_the_other_stay_two_lines():
     """Two pieces one just over the other are one digit only if the network reads them together
     clearly more surely than apart: two 1s read as one long 1 are not."""

@@ -220,6 +220,24 @@ def test_site_reads_a_digit_broken_in_two_halves_as_one_as_recognize_does(site, 
     assert browser["text"] == handwriting.recognize(buffer.getvalue()).text == "5"
 
 
+def test_site_reads_a_digit_in_pieces_that_are_each_no_digit_whole_as_recognize_does(site, page):
+    """An 8 cut into quarters, each "not a digit" to the network: read together as the 8."""
+    out, url = site
+    ink = 1.0 - np.asarray(render("8", height=100, pen=0.1, rng=np.random.default_rng(0)), np.float32) / 255
+    ys, xs = np.nonzero(ink > 0.5)
+    top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
+    ink[int(top + 0.45 * (bottom - top)) : int(top + 0.53 * (bottom - top))] = 0
+    ink[:, int(left + 0.46 * (right - left)) : int(left + 0.54 * (right - left))] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(255 * (1 - ink)).astype(np.uint8)).save(buffer, "PNG")
+    (out / "cases").mkdir(exist_ok=True)
+    (out / "cases" / "quarters.png").write_bytes(buffer.getvalue())
+    browser = _read_in_browser(page, f"{url}/cases/quarters.png")
+    python = handwriting.recognize(buffer.getvalue())
+    assert browser["text"] == python.text == "8"
+    assert [r["reason"] for r in browser["rejected"]] == [r.reason for r in python.rejected]
+
+
 def pictures(n: int, seed: int = 0) -> list[tuple[str, bytes]]:
     """A fixed set of pictures of numbers, in turn: a clean drawing (PNG), a photo of one
     (JPEG: noise, blur, light on dark half the time), a page of lines (plain, with separators,

@@ -19,7 +19,7 @@ import numpy as np
 from .errors import HandwritingError, ModelFileError
 from .imaging.load import MAX_PIXELS, ImageSource, load_picture
 from .imaging.normalize import FIELD, looks_like_a_one
-from .imaging.page import Page, read_page
+from .imaging.page import Page, read_page, whole_digit
 from .imaging.segment import Box, Digit, Separator
 from .model import Model
 
@@ -206,6 +206,7 @@ class Found:
     page: Page
     scale: tuple[float, float]
     size: tuple[int, int]
+    gray: np.ndarray  # the working image, for reading rejected marks together (``_together``)
 
     @property
     def pixels(self) -> np.ndarray:
@@ -240,7 +241,22 @@ class Found:
             if line is not None:
                 line.boxes = [self.box(b) for b in line.boxes]
                 out.lines.append(line)
+        if not out.lines and not_a_digit.sum() >= 2:
+            return self._together(out, model, threshold, top_k)
         return out
+
+    def _together(self, out: Recognition, model: Model, threshold: float, top_k: int) -> Recognition:
+        """A picture whose marks the network each calls "not a digit", read as one digit if all
+        of them together are one (the strokes of an 8 or a 4 that came apart in a blurred or
+        blocky picture); else ``out`` as it is."""
+        boxes = np.array([d.box for d in self.page.digits])
+        digit = whole_digit(self.gray, (*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)))
+        proba = model.predict_proba(digit.pixels[None])
+        if model.decide(proba)[0] == model.reject_class:
+            return out
+        line, _ = _read_line([digit], [False], proba, np.array([False]), threshold, top_k)
+        line.boxes = [self.box(b) for b in line.boxes]
+        return Recognition([line], [r for r in out.rejected if r.reason != "not a digit"])
 
 
 def find(image: ImageSource, model: Model, max_pixels: int = MAX_PIXELS) -> Found:
@@ -248,7 +264,7 @@ def find(image: ImageSource, model: Model, max_pixels: int = MAX_PIXELS) -> Foun
     best)."""
     gray, (width, height) = load_picture(image, max_pixels)
     page = read_page(gray, model.predict_proba)
-    return Found(page, (width / gray.shape[1], height / gray.shape[0]), (width, height))
+    return Found(page, (width / gray.shape[1], height / gray.shape[0]), (width, height), gray)
 
 
 def _read_line(

@@ -31,7 +31,7 @@ import numpy as np
 
 from .ink import MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
-from .normalize import WORK, stroke_width
+from .normalize import WORK, stroke_width, to_mnist
 from .pixelated import unpixelate
 from .rules import LONG, remove_lines, straight
 from .segment import ALONE, Box, Classifier, Digit, Segmented, one_digit, segment_line
@@ -84,6 +84,15 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
         return page
     (h, w), (sh, sw) = gray.shape, measured.ink.shape
     return _rescaled(page, (w / sw, h / sh), (w, h))
+
+
+def whole_digit(gray: np.ndarray, box: Box) -> Digit:
+    """All the ink within ``box`` (x0, y0, x1, y1 in the picture's pixels, as read_page gives
+    them) read as one digit: for marks that are each no digit but may be one together (an 8
+    whose strokes came apart)."""
+    ink = ink_map(unpixelate(gray))
+    x0, y0, x1, y1 = box
+    return Digit(box, to_mnist(ink[y0:y1, x0:x1] * ink_mask(ink)[y0:y1, x0:x1]))
 
 
 def _scaled(gray: np.ndarray, scale: float) -> np.ndarray:

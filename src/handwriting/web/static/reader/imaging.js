@@ -275,6 +275,19 @@ export function components(mask) {
 // ---- page.py: scale, digit height, pieces, lines ----
 const COARSE = 200, TARGET = WORK, SHRUNK = 0.5, SPECK = 4.0, MIN_PIECE = 0.015, FLAT = 4.0, AGAIN = 0.8;
 
+// page.whole_digit: all the ink within a box read as one digit (marks that are each no digit
+// but may be one together)
+export function wholeDigit(gray, [x0, y0, x1, y1]) {
+  const ink = inkMap(gray), mask = inkMask(ink), patch = image(x1 - x0, y1 - y0);
+  for (let y = 0; y < patch.h; y++) {
+    for (let x = 0; x < patch.w; x++) {
+      const i = (y0 + y) * ink.w + x0 + x;
+      patch.data[y * patch.w + x] = ink.data[i] * mask.data[i];
+    }
+  }
+  return { kind: "digit", box: [x0, y0, x1, y1], pixels: toMnist(patch) };
+}
+
 export function readPage(gray, classify) {
   let scale = workingScale(gray), measured = measure(scaled(gray, scale));
   // on the coarse copy digits close to a frame merge with it: measured where they stand apart

@@ -3,7 +3,7 @@
 // text, as the Python package's recognizer.py does. Adds, for the page, each digit's ten
 // probabilities and the 28x28 images (as data URLs) the network was shown.
 
-import { FIELD, looksLikeAOne, readPage, resizeArea, pyRound } from "./imaging.js";
+import { FIELD, looksLikeAOne, readPage, resizeArea, pyRound, wholeDigit } from "./imaging.js";
 import { Network } from "./network.js";
 
 export const FORMAT_VERSION = 2;
@@ -50,6 +50,7 @@ export class Reader {
       next += segmented.items.filter((it) => it.kind === "digit").length;
       if (line) out.lines.push(line);
     }
+    if (!out.lines.length && digits.length >= 2) this.together(gray, digits, topK, out, box);
     const every = (key) => out.lines.flatMap((l) => l[key]);
     return {
       version: FORMAT_VERSION,
@@ -63,6 +64,18 @@ export class Reader {
       probabilities: every("probabilities"),
       images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),  // none in Node or a worker
     };
+  }
+
+  // recognizer.Found._together: a picture whose marks the network each calls "not a digit",
+  // read as one digit if all of them together are one
+  together(gray, digits, topK, out, box) {
+    const spec = this.network.spec, b = [0, 1, 2, 3].map((k) => (k < 2 ? Math.min : Math.max)(...digits.map((d) => d.box[k])));
+    const digit = wholeDigit(gray, b), row = this.network.predictProba([digit.pixels]);
+    if (spec.reject_class === null || row[0][spec.reject_class] >= spec.reject_at) return;
+    const rejected = out.rejected.filter((r) => r.reason !== "not a digit");
+    const line = this.readLine({ items: [digit], spaces: [false] }, row, topK, rejected, box);
+    out.lines.push(line);
+    out.rejected = rejected;
   }
 
   // recognizer._read_line: separators and spaces kept, "not a digit" set aside, '?' below THRESHOLD
