@@ -358,14 +358,20 @@ def test_digits_joined_to_the_only_form_boxes_are_read_without_the_dividers(seed
     assert result.text == "07"
 
 
+def _nth_page(kind: str, seed: int, n: int) -> tuple[bytes, list[str]]:
+    """The n-th page of ``kind`` that the generator draws from ``seed`` (1 is the first)."""
+    rng = np.random.default_rng(seed)
+    glyph = _glyph(rng)
+    for _ in range(n):
+        data, truth = draw_page(kind, glyph, rng)
+    return data, truth
+
+
 def test_the_size_of_large_writing_is_checked_where_the_digits_stand_apart():
     """On the 200-pixel copy that judges how far to shrink large writing, a digit close to a
     rule merges with it into one tall piece; taken for the digit, it shrank this page's '1'
     to a sliver that was read as nothing. The scale is now checked at the size chosen."""
-    rng = np.random.default_rng(7)
-    glyph = _glyph(rng)
-    for _ in range(17):
-        data, truth = draw_page("ruled", glyph, rng)
+    data, truth = _nth_page("ruled", seed=7, n=17)
     assert truth == ["17"]
     assert handwriting.recognize(data).digits == "17"
 
@@ -374,10 +380,7 @@ def test_the_blurred_edge_of_an_underline_does_not_join_the_digits_that_touch_it
     """A one-pixel strip of an underline's blurred edge, left beside it, joined the foot of
     a 9 and of a 7 standing on the line into one wide piece, read as '291'. The edge is now
     removed before the strokes crossing the line are put back."""
-    rng = np.random.default_rng(100)
-    glyph = _glyph(rng)
-    for _ in range(34):
-        data, truth = draw_page("underlined", glyph, rng)
+    data, truth = _nth_page("underlined", seed=100, n=34)
     assert truth == ["97212994"]
     assert handwriting.recognize(data).text == "97212994"
 
