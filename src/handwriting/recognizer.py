@@ -250,7 +250,9 @@ class Found:
         of them together are one (the strokes of an 8 or a 4 that came apart in a blurred or
         blocky picture); else ``out`` as it is."""
         boxes = np.array([d.box for d in self.page.digits])
-        digit = whole_digit(self.gray, (*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)))
+        x0, y0 = (int(v) for v in boxes[:, :2].min(axis=0))
+        x1, y1 = (int(v) for v in boxes[:, 2:].max(axis=0))
+        digit = whole_digit(self.gray, (x0, y0, x1, y1))
         proba = model.predict_proba(digit.pixels[None])
         if model.decide(proba)[0] == model.reject_class:
             return out
