@@ -68,6 +68,7 @@ def test_export_web_writes_the_page_its_reader_and_the_weights(site, capsys):
         "static/favicon.svg",
         "static/reader/imaging.js",
         "static/reader/network.js",
+        "static/reader/pixelated.js",
         "static/reader/read.js",
         "static/reader/rings.js",
         "static/reader/rules.js",
@@ -236,6 +237,23 @@ def test_site_reads_a_digit_in_pieces_that_are_each_no_digit_whole_as_recognize_
     python = handwriting.recognize(buffer.getvalue())
     assert browser["text"] == python.text == "8"
     assert [r["reason"] for r in browser["rejected"]] == [r.reason for r in python.rejected]
+
+
+@pytest.mark.parametrize("digit", ["2", "7"])
+def test_site_smooths_a_blocky_enlargement_as_recognize_does(site, page, digit):
+    """A digit drawn at 8x8 and blown up to 64x64 with nearest-neighbour resampling: both
+    readers find the block grid and smooth it (pixelated.py, pixelated.js) before reading."""
+    out, url = site
+    drawing = render(digit, height=64, pen=0.12, rng=np.random.default_rng(3)).resize((64, 64))
+    blocky = drawing.resize((8, 8), Image.Resampling.BOX).resize((64, 64), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    blocky.save(buffer, "PNG")
+    (out / "cases").mkdir(exist_ok=True)
+    (out / "cases" / f"blocky{digit}.png").write_bytes(buffer.getvalue())
+    browser = _read_in_browser(page, f"{url}/cases/blocky{digit}.png")
+    python = handwriting.recognize(buffer.getvalue())
+    assert browser["text"] == python.text == digit
+    assert browser["confidences"] == pytest.approx(python.confidences, abs=1e-3)
 
 
 def pictures(n: int, seed: int = 0) -> list[tuple[str, bytes]]:

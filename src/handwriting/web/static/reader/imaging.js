@@ -1,9 +1,10 @@
 // From a grayscale picture to lines of 28x28 digits, in the browser: the same steps, constants
 // and rules as the Python package's imaging/ (ink.py, page.py, lines.py, segment.py,
-// normalize.py; rules.py is rules.js, page.py's rings rings.js), each function named after the
-// one it follows. Not here: smoothing nearest-neighbour enlargements (pixelated.py). Images are
+// normalize.py; rules.py is rules.js, page.py's rings rings.js, pixelated.py pixelated.js), each
+// function named after the one it follows. Images are
 // {w, h, data: Float32Array} row by row; masks the same with a Uint8Array.
 
+import { unpixelate } from "./pixelated.js";
 import { removeRings } from "./rings.js";
 import { andNot, LONG, pageLines, removeLines } from "./rules.js";
 
@@ -53,7 +54,7 @@ function linearTaps(src, dst) {  // OpenCV's INTER_LINEAR: pixel centres aligned
   }
   return taps;
 }
-function resample(a, w, h, taps) {  // separable: rows, then columns
+export function resample(a, w, h, taps) {  // separable: rows, then columns
   const [tx, ty] = [taps(a.w, w), taps(a.h, h)], mid = new Float32Array(w * a.h), out = image(w, h);
   for (let y = 0; y < a.h; y++) {
     for (let x = 0; x < w; x++) {
@@ -278,7 +279,7 @@ const COARSE = 200, TARGET = WORK, SHRUNK = 0.5, SPECK = 4.0, MIN_PIECE = 0.015,
 // page.whole_digit: all the ink within a box read as one digit (marks that are each no digit
 // but may be one together)
 export function wholeDigit(gray, [x0, y0, x1, y1]) {
-  const ink = inkMap(gray), mask = inkMask(ink), patch = image(x1 - x0, y1 - y0);
+  const ink = inkMap(unpixelate(gray)), mask = inkMask(ink), patch = image(x1 - x0, y1 - y0);
   for (let y = 0; y < patch.h; y++) {
     for (let x = 0; x < patch.w; x++) {
       const i = (y0 + y) * ink.w + x0 + x;
@@ -289,6 +290,7 @@ export function wholeDigit(gray, [x0, y0, x1, y1]) {
 }
 
 export function readPage(gray, classify) {
+  gray = unpixelate(gray);
   let scale = workingScale(gray), measured = measure(scaled(gray, scale));
   // on the coarse copy digits close to a frame merge with it: measured where they stand apart
   if (scale < 1 && measured && measured.height < SHRUNK * TARGET) {
