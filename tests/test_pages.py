@@ -11,7 +11,7 @@ from PIL import Image
 
 import handwriting
 from handwriting.cli import main
-from handwriting.imaging import to_mnist
+from handwriting.imaging import read_page, to_mnist
 from handwriting.imaging.synthetic import render
 from handwriting.imaging.synthetic_page import KINDS, draw_page
 
@@ -435,3 +435,37 @@ def test_only_an_upright_stroke_read_as_1_is_kept_from_rejection_and_alone_only_
     assert list(decided([ring, bar], [four, surely_none])[1]) == [4, 1]  # beside a digit
     assert list(decided([ring, ring], [four, one_or_none])[1]) == [4, 10]  # not a stroke
     assert list(decided([ring, bar], [four, seven_or_none])[1]) == [4, 10]  # not read as a 1
+
+
+def _half_faint(c: str, seed: int, side: str) -> np.ndarray:
+    """A digit drawn by the project whose left or right half is in faint ink (a third as dark)."""
+    ink = np.pad(_drawn(c, seed), 20)
+    xs = np.flatnonzero((ink > 0.5).any(axis=0))
+    middle = (xs.min() + xs.max()) // 2
+    ink[:, :middle] *= 0.35 if side == "left" else 1.0
+    ink[:, middle:] *= 0.35 if side == "right" else 1.0
+    return ink
+
+
+@pytest.mark.parametrize(("digit", "seed", "side"), [("8", 0, "right"), ("9", 1, "left"), ("8", 2, "right")])
+def test_a_digit_half_in_faint_ink_is_read_with_its_faint_strokes(digit, seed, side, monkeypatch):
+    """The faint half is below the ink threshold, so the first reading lost it (no digit, or
+    unsure); read again with the faint ink joined to the strokes, it is the digit."""
+    data = _png(_half_faint(digit, seed, side))
+    assert handwriting.recognize(data).text == digit
+    monkeypatch.setattr("handwriting.imaging.page.give_back_faint", lambda *args: None)
+    assert handwriting.recognize(data).text != digit  # without the faint strokes given back
+
+
+def test_each_digit_on_a_rule_gets_its_own_faint_half_back():
+    """Two digits standing on a rule, each with a faint half: the rule is taken off, and each
+    digit's second image holds more ink than its first (the faint half)."""
+    eight, nine = _half_faint("8", 0, "right"), _half_faint("9", 1, "left")
+    height = max(eight.shape[0], nine.shape[0])
+    ink = np.concatenate([np.pad(a, ((0, height - a.shape[0]), (0, 0))) for a in (eight, nine)], axis=1)
+    bottom = int(np.flatnonzero((ink > 0.5).any(axis=1)).max())
+    ink[bottom - 1 : bottom + 2, :] = np.maximum(ink[bottom - 1 : bottom + 2, :], 0.9)
+    page = read_page(1.0 - ink)
+    assert len(page.digits) == 2 and {why for _, why in page.rejected} <= {"rule", "underline"}
+    for digit in page.digits:
+        assert digit.faint is not None and digit.faint.sum() > 1.15 * digit.pixels.sum()

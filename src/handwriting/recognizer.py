@@ -230,6 +230,7 @@ class Found:
         """The result, from the network's probabilities for ``pixels``, in order."""
         out = Recognition(rejected=[Rejected(self.box(b), why) for b, why in self.page.rejected])
         reading = {id(d): i for i, d in enumerate(self.page.digits)}
+        proba = _second_look(self.page.digits, proba, model, threshold)
         proba, decided = _read_ones(self.page.digits, proba, model)
         not_a_digit = decided == model.reject_class
         for segmented in self.page.lines:
@@ -338,6 +339,33 @@ def _read_ones(digits: list[Digit], proba: np.ndarray, model: Model) -> tuple[np
     proba[ones] /= proba[ones].sum(axis=1, keepdims=True)
     decided[ones] = 1
     return proba, decided
+
+
+def _second_look(digits: list[Digit], proba: np.ndarray, model: Model, threshold: float) -> np.ndarray:
+    """The probabilities for a picture's digits, where a digit read unsure (no digit above
+    ``threshold``) or called "not a digit" is read again from its image with the faint ink
+    given back (``Digit.faint``), and that reading replaces the first if it is a digit and
+    surer: max_k p_k higher. A stroke too faint for the ink mask lost the digit a part. Not
+    where the network calls every mark, two or more, "not a digit": those are read together
+    first (``Found._together``)."""
+    if not digits or model.reject_class is None:
+        return proba
+    decided = model.decide(proba)
+    if len(digits) >= 2 and (decided == model.reject_class).all():
+        return proba
+    unsure = [
+        i
+        for i, d in enumerate(digits)
+        if d.faint is not None and (decided[i] == model.reject_class or proba[i, :N_DIGITS].max() < threshold)
+    ]
+    if not unsure:
+        return proba
+    again = model.predict_proba(np.stack([digits[i].faint for i in unsure]))
+    surer = again[:, :N_DIGITS].max(axis=1) > proba[unsure, :N_DIGITS].max(axis=1)
+    better = surer & (model.decide(again) != model.reject_class)
+    proba = proba.copy()
+    proba[np.asarray(unsure)[better]] = again[better]
+    return proba
 
 
 def _trim(text: str) -> str:

@@ -4,7 +4,8 @@
    majority of pixels), then divide out uneven lighting by estimating the paper's brightness
    locally (a coarse grid of block maxima), so ink = how much darker than its paper a pixel is;
 2. mask: ink above a threshold chosen by Otsu's method on the ink map, after a 3x3 average
-   on large pictures so that grain does not survive.
+   on large pictures so that grain does not survive; and the faint ink, above FAINT of that
+   threshold, from which ``faint.py`` gives back a stroke's faint parts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import cv2
 import numpy as np
 
 MIN_CONTRAST = 0.15  # an image whose ink is fainter than this holds no digit
+FAINT = 0.5  # ink above this share of the threshold may be a stroke's faint part
 
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
@@ -52,10 +54,11 @@ def otsu(values: np.ndarray, bins: int = 64) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
-def ink_mask(ink: np.ndarray) -> np.ndarray:
-    """The pixels that are ink (bool): above Otsu's threshold and at least MIN_CONTRAST."""
+def ink_mask(ink: np.ndarray, share: float = 1.0) -> np.ndarray:
+    """The pixels that are ink (bool): above Otsu's threshold and at least MIN_CONTRAST, both
+    times ``share`` (FAINT: the faint ink too)."""
     smooth = ink
     if min(ink.shape) >= 100:  # average out pixel noise before thresholding a large picture
         smooth = cv2.blur(ink, (3, 3), borderType=cv2.BORDER_REPLICATE)
     faint = smooth > 0.02
-    return smooth > max(otsu(smooth[faint]) if faint.any() else 1.0, MIN_CONTRAST)
+    return smooth > share * max(otsu(smooth[faint]) if faint.any() else 1.0, MIN_CONTRAST)

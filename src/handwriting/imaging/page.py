@@ -15,7 +15,8 @@
    (the halves of a broken 3 or 5);
 7. each line (``segment.py``): digits, separators and spaces, left to right, touching digits
    cut where the classifier reads them best;
-8. each digit to 28x28 (``normalize.py``).
+8. each digit to 28x28 (``normalize.py``), and once more with the faint ink joined to its
+   strokes (``faint.py``), for a second look where the first reading is unsure.
 
 What is set aside (a rule, an underline, a frame, a mark too small to read) is listed with
 its box and the reason, never silently dropped.
@@ -29,7 +30,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .ink import MIN_CONTRAST, ink_map, ink_mask
+from .faint import faint_ink, give_back_faint
+from .ink import FAINT, MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import WORK, stroke_width, to_mnist
 from .pixelated import unpixelate
@@ -198,6 +200,7 @@ def _read(measured: _Measured, classify: Classifier | None) -> Page:
         page.rejected += [(b, "too small") for b in segmented.too_small]
         if segmented.items:
             page.lines.append(segmented)
+    give_back_faint(page.digits, ink, faint_ink(ink_mask(ink, FAINT), measured.mask, mask, sw))
     return page
 
 

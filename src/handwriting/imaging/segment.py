@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -49,6 +49,8 @@ class Digit:
 
     box: Box
     pixels: np.ndarray  # (28, 28) float32, ink = 1, like MNIST
+    mask: np.ndarray | None = field(default=None, repr=False)  # its ink within box (bool)
+    faint: np.ndarray | None = field(default=None, repr=False)  # (28, 28) with faint strokes (faint.py)
 
 
 @dataclass
@@ -325,12 +327,14 @@ def _cut(
             continue
         t, b, lft, rgt = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         y0, x0 = top + t, left + c0 + lft
-        patch = ink[y0 : top + b, x0 : left + c0 + rgt] * _grow(piece[t:b, lft:rgt])
-        out.append(Digit((int(x0), int(y0), int(left + c0 + rgt), int(top + b)), to_mnist(patch)))
+        mask = piece[t:b, lft:rgt]
+        patch = ink[y0 : top + b, x0 : left + c0 + rgt] * grow(mask)
+        box = (int(x0), int(y0), int(left + c0 + rgt), int(top + b))
+        out.append(Digit(box, to_mnist(patch), mask))
     return out
 
 
-def _grow(mask: np.ndarray) -> np.ndarray:
+def grow(mask: np.ndarray) -> np.ndarray:
     """The mask widened by one pixel all round (keeps a stroke's anti-aliased edge)."""
     return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
 

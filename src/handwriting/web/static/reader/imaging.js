@@ -137,7 +137,9 @@ export function otsu(values, bins = 64) {
   return (at + 1) / bins;
 }
 
-export function inkMask(ink) {
+export const FAINT = 0.5;  // ink.FAINT: ink above this share of the threshold may be a stroke's faint part
+
+export function inkMask(ink, share = 1) {
   let smooth = ink;
   if (Math.min(ink.w, ink.h) >= 100) {  // a 3x3 average, edges replicated
     smooth = image(ink.w, ink.h);
@@ -155,7 +157,7 @@ export function inkMask(ink) {
     }
   }
   const faint = smooth.data.filter((v) => v > 0.02);
-  const t = Math.max(faint.length ? otsu(faint) : 1, MIN_CONTRAST), mask = image(ink.w, ink.h, Uint8Array);
+  const t = share * Math.max(faint.length ? otsu(faint) : 1, MIN_CONTRAST), mask = image(ink.w, ink.h, Uint8Array);
   for (let i = 0; i < mask.data.length; i++) mask.data[i] = smooth.data[i] > t ? 1 : 0;
   return mask;
 }
@@ -386,7 +388,54 @@ function read(measured, classify) {
     for (const b of segmented.tooSmall) page.rejected.push([b, "too small"]);
     if (segmented.items.length) page.lines.push(segmented);
   }
+  const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
+  giveBackFaint(digits, ink, faintInk(inkMask(ink, FAINT), measured.mask, mask, sw));
   return page;
+}
+
+// ---- faint.py: a digit's faint strokes given back, for a second look ----
+const FAINT_REACH = 0.25;  // faint.REACH: the faint ink joins a digit within this fraction of its height
+
+// the faint ink a digit may grow into: not ink of any mark as first found, and two stroke
+// widths away from the marks taken off since (their blurred edges are faint too)
+function faintInk(faint, mask, kept, sw) {
+  const taken = image(mask.w, mask.h, Uint8Array);
+  for (let i = 0; i < taken.data.length; i++) taken.data[i] = mask.data[i] && !kept.data[i] ? 1 : 0;
+  const near = dilate(taken, ((Math.trunc(2 * sw) | 1) - 1) / 2), out = image(mask.w, mask.h, Uint8Array);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = faint.data[i] && !mask.data[i] && !near.data[i] ? 1 : 0;
+  return out;
+}
+
+// each digit's mask grown into the joined faint ink, a pixel a step, at most FAINT_REACH of its
+// height; where it grows, the digit's image made again from it is its `faint` image
+function giveBackFaint(digits, ink, faint) {
+  for (const digit of digits) {
+    if (!digit.mask) continue;
+    const [x0, y0, x1, y1] = digit.box, reach = Math.max(2, pyRound(FAINT_REACH * (y1 - y0)));
+    const top = Math.max(0, y0 - reach), left = Math.max(0, x0 - reach);
+    const w = Math.min(ink.w, x1 + reach) - left, h = Math.min(ink.h, y1 + reach) - top;
+    let grown = image(w, h, Uint8Array);
+    for (let y = 0; y < digit.mask.h; y++) {
+      for (let x = 0; x < digit.mask.w; x++) grown.data[(y0 - top + y) * w + x0 - left + x] = digit.mask.data[y * digit.mask.w + x];
+    }
+    const allowed = grown.data.map((v, i) => v || faint.data[(top + Math.trunc(i / w)) * faint.w + left + (i % w)]);
+    const seedCount = count(grown.data);
+    for (let step = 0; step < reach; step++) {
+      const wider = dilate(grown, 1);
+      for (let i = 0; i < wider.data.length; i++) wider.data[i] &= allowed[i];
+      if (wider.data.every((v, i) => v === grown.data[i])) break;
+      grown = wider;
+    }
+    if (count(grown.data) === seedCount) continue;
+    const [d] = cut(ink, grown, top, left, [[0, w]]);
+    digit.faint = d.pixels;
+  }
+}
+
+function count(data) {
+  let n = 0;
+  for (const v of data) n += v;
+  return n;
 }
 
 const PAGE = 30;  // a picture needs to be this many stroke widths across to hold lines or rings
@@ -689,7 +738,9 @@ function cut(ink, region, top, left, ranges) {
         if (grown) patch.data[y * patch.w + x] = ink.data[(top + t + y) * ink.w + left + c0 + l + x];
       }
     }
-    out.push({ kind: "digit", box: [left + c0 + l, top + t, left + c0 + r, top + b], pixels: toMnist(patch) });
+    const mask = image(r - l, b - t, Uint8Array);
+    for (let y = 0; y < mask.h; y++) for (let x = 0; x < mask.w; x++) mask.data[y * mask.w + x] = region.data[(t + y) * region.w + c0 + l + x];
+    out.push({ kind: "digit", box: [left + c0 + l, top + t, left + c0 + r, top + b], pixels: toMnist(patch), mask });
   }
   return out;
 }

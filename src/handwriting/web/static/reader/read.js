@@ -40,7 +40,8 @@ export class Reader {
     const page = readPage(gray, (images) => this.network.predictProba(images));
     const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
     const spec = this.network.spec;
-    const proba = readOnes(digits, digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [], spec.reject_class, spec.reject_at);
+    const first = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
+    const proba = readOnes(digits, this.secondLook(digits, first), spec.reject_class, spec.reject_at);
     const [sx, sy] = [width / gray.w, height / gray.h];
     const box = (b) => [Math.floor(b[0] * sx), Math.floor(b[1] * sy), Math.min(width, Math.ceil(b[2] * sx)), Math.min(height, Math.ceil(b[3] * sy))];
     const out = { lines: [], rejected: page.rejected.map(([b, reason]) => ({ box: box(b), reason })) };
@@ -64,6 +65,21 @@ export class Reader {
       probabilities: every("probabilities"),
       images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),  // none in Node or a worker
     };
+  }
+
+  // recognizer._second_look: a digit read unsure or called "not a digit" is read again from its
+  // image with the faint ink given back; that reading replaces the first if a digit and surer
+  // (not where every mark, two or more, is "not a digit": those are read together first)
+  secondLook(digits, rows) {
+    const reject = this.network.spec.reject_class, rejectAt = this.network.spec.reject_at;
+    if (reject === null || !rows.length || (rows.length >= 2 && rows.every((r) => r[reject] >= rejectAt))) return rows;
+    const unsure = digits.map((d, i) => i).filter((i) => digits[i].faint && (rows[i][reject] >= rejectAt || bestDigit(rows[i]) < THRESHOLD));
+    if (!unsure.length) return rows;
+    const again = this.network.predictProba(unsure.map((i) => digits[i].faint)), out = rows.slice();
+    unsure.forEach((i, k) => {
+      if (again[k][reject] < rejectAt && bestDigit(again[k]) > bestDigit(rows[i])) out[i] = again[k];
+    });
+    return out;
   }
 
   // recognizer.Found._together: a picture whose marks the network each calls "not a digit",
@@ -109,6 +125,7 @@ export class Reader {
 }
 
 const round4 = (v) => Math.round(v * 1e4) / 1e4;
+const bestDigit = (r) => Math.max(...Array.from(r.slice(0, N_DIGITS)));
 
 // recognizer._read_ones: a mark the network calls "not a digit" but reads best as 1 is a 1 if
 // it is one thin straight upright stroke, on a picture that holds other digits whatever the
