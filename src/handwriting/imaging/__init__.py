@@ -2,7 +2,8 @@
 
 load (decode) -> pixelated (nearest-neighbour enlargements smoothed) -> ink (ink map, mask) ->
 rules (straight lines that are not writing) -> lines (lines of writing) -> segment (digits,
-separators, spaces) -> normalize (28x28); page.read_page runs them in that order. Imaging
+separators, spaces) -> normalize (28x28) -> faint (each digit again, its faint strokes given
+back); page.read_page runs them in that order. Imaging
 knows nothing of networks: a caller that wants touching digits cut well hands it a
 classifier function.
 """
