@@ -345,9 +345,10 @@ def _second_look(digits: list[Digit], proba: np.ndarray, model: Model, threshold
     """The probabilities for a picture's digits, where a digit read unsure (no digit above
     ``threshold``) or called "not a digit" is read again from its image with the faint ink
     given back (``Digit.faint``), and that reading replaces the first if it is a digit and
-    surer: max_k p_k higher. A stroke too faint for the ink mask lost the digit a part. Not
-    where the network calls every mark, two or more, "not a digit": those are read together
-    first (``Found._together``)."""
+    surer: max_k p_k higher (and, for a mark called "not a digit", at least ``threshold``:
+    a rejected mark comes back only as a sure digit, not as '?'). A stroke too faint for the
+    ink mask lost the digit a part. Not where the network calls every mark, two or more, "not
+    a digit": those are read together first (``Found._together``)."""
     if not digits or model.reject_class is None:
         return proba
     decided = model.decide(proba)
@@ -362,7 +363,9 @@ def _second_look(digits: list[Digit], proba: np.ndarray, model: Model, threshold
         return proba
     again = model.predict_proba(np.stack([digits[i].faint for i in unsure]))
     surer = again[:, :N_DIGITS].max(axis=1) > proba[unsure, :N_DIGITS].max(axis=1)
-    better = surer & (model.decide(again) != model.reject_class)
+    sure = again[:, :N_DIGITS].max(axis=1) >= threshold
+    was_rejected = decided[unsure] == model.reject_class
+    better = surer & (model.decide(again) != model.reject_class) & (sure | ~was_rejected)
     proba = proba.copy()
     proba[np.asarray(unsure)[better]] = again[better]
     return proba
