@@ -14,8 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .normalize import to_mnist
-from .segment import Digit, grow
+from .segment import Digit, cut
 
 REACH = 0.25  # the faint ink joins a digit within this fraction of its height
 
@@ -40,12 +39,8 @@ def give_back_faint(digits: list[Digit], ink: np.ndarray, faint: np.ndarray) -> 
             if np.array_equal(wider, grown):
                 break
             grown = wider
-        if np.count_nonzero(grown) == np.count_nonzero(seed):
-            continue
-        ys, xs = np.nonzero(grown)
-        t, b, lft, rgt = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-        patch = ink[top + t : top + b, left + lft : left + rgt] * grow(grown[t:b, lft:rgt])
-        digit.faint = to_mnist(patch)
+        if np.count_nonzero(grown) > np.count_nonzero(seed):
+            digit.faint = cut(ink, grown.astype(bool), top, left, [(0, grown.shape[1])])[0].pixels
 
 
 def faint_ink(faint: np.ndarray, mask: np.ndarray, kept: np.ndarray, sw: float) -> np.ndarray:

@@ -236,10 +236,10 @@ def _read_group(
     h, w = region.shape
     sure = w > SURE_SPLIT * h or (typical is not None and w > SURE_SPLIT * typical)
     if not sure and (classify is None or w <= MAX_ASPECT * h):
-        return _cut(ink, region, top, left, [(0, w)])
+        return cut(ink, region, top, left, [(0, w)])
     guess = max(2, round(w / (typical or DIGIT_ASPECT * h)))
     if classify is None:
-        return _cut(ink, region, top, left, _split(region, guess))
+        return cut(ink, region, top, left, _split(region, guess))
     penalty = 0.0 if sure or w > WIDE * h else SPLIT_PENALTY
     return _best_cutting(ink, region, top, left, classify, guess, penalty)
 
@@ -247,7 +247,7 @@ def _read_group(
 def one_digit(ink: np.ndarray, labels: np.ndarray, boxes: np.ndarray, members: list[int]) -> Digit:
     """The pieces ``members`` (labels ``members + 1``) read together as one digit, uncut."""
     region, top, left = _region(labels, boxes, members)
-    return _cut(ink, region, top, left, [(0, region.shape[1])])[0]
+    return cut(ink, region, top, left, [(0, region.shape[1])])[0]
 
 
 def _region(labels: np.ndarray, boxes: np.ndarray, members: list[int]) -> tuple[np.ndarray, int, int]:
@@ -282,7 +282,7 @@ def _best_cutting(
         for b in cuts[i + 1 :]
         if MIN_PIECE_WIDTH * h <= b - a <= MAX_PIECE_WIDTH * h or (a, b) == (0, w)
     ]
-    digits = {piece: _cut(ink, region, top, left, [piece]) for piece in pieces}
+    digits = {piece: cut(ink, region, top, left, [piece]) for piece in pieces}
     pieces = [piece for piece in pieces if digits[piece]]
     p = classify(np.stack([digits[piece][0].pixels for piece in pieces]))[:, :10]
     score = dict(zip(pieces, np.log(np.maximum(p.max(axis=1), 1e-12)), strict=True))
@@ -296,7 +296,7 @@ def _best_cutting(
         if paths:
             best[c] = max(paths, key=lambda path: path[0])
     if w not in best:  # no cutting into digit-wide pieces: the group as it is
-        return _cut(ink, region, top, left, [(0, w)])
+        return cut(ink, region, top, left, [(0, w)])
     return [digits[piece][0] for piece in best[w][1]]
 
 
@@ -315,7 +315,7 @@ def _candidates(region: np.ndarray, guess: int) -> list[int]:
     return sorted({0, w, *(int(v) for v in valleys), *even, *exact})
 
 
-def _cut(
+def cut(
     ink: np.ndarray, region: np.ndarray, top: int, left: int, ranges: list[tuple[int, int]]
 ) -> list[Digit]:
     """One Digit per column range of ``region`` (a group's mask, placed at top/left in ``ink``)."""
@@ -328,13 +328,13 @@ def _cut(
         t, b, lft, rgt = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         y0, x0 = top + t, left + c0 + lft
         mask = piece[t:b, lft:rgt]
-        patch = ink[y0 : top + b, x0 : left + c0 + rgt] * grow(mask)
+        patch = ink[y0 : top + b, x0 : left + c0 + rgt] * _grow(mask)
         box = (int(x0), int(y0), int(left + c0 + rgt), int(top + b))
         out.append(Digit(box, to_mnist(patch), mask))
     return out
 
 
-def grow(mask: np.ndarray) -> np.ndarray:
+def _grow(mask: np.ndarray) -> np.ndarray:
     """The mask widened by one pixel all round (keeps a stroke's anti-aliased edge)."""
     return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
 
