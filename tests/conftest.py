@@ -71,15 +71,16 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
     """Run `handwriting ARGS` as a new user would: a separate process, no $HANDWRITING_DATA,
     an empty cache."""
     env = {k: v for k, v in os.environ.items() if k != "HANDWRITING_DATA"}
-    env["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="hw-cache-")
-    return subprocess.run(
-        [sys.executable, "-m", "handwriting", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-    )
+    with tempfile.TemporaryDirectory(prefix="hw-cache-") as cache:  # gone afterwards, not left in /tmp
+        env["XDG_CACHE_HOME"] = cache
+        return subprocess.run(
+            [sys.executable, "-m", "handwriting", *args],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=600,
+        )
 
 
 def preset_model(preset: str, rng: np.random.Generator):
