@@ -5,6 +5,7 @@ no data set is needed), read through ``handwriting.recognize`` and the CLI as a 
 import io
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,8 +13,11 @@ from PIL import Image
 import handwriting
 from handwriting.cli import main
 from handwriting.imaging import read_page, to_mnist
+from handwriting.imaging.faint import give_back_faint
+from handwriting.imaging.segment import Digit
 from handwriting.imaging.synthetic import render
 from handwriting.imaging.synthetic_page import KINDS, draw_page
+from handwriting.recognizer import _second_look
 
 
 def _glyph(rng: np.random.Generator):
@@ -467,5 +471,61 @@ def test_each_digit_on_a_rule_gets_its_own_faint_half_back():
     ink[bottom - 1 : bottom + 2, :] = np.maximum(ink[bottom - 1 : bottom + 2, :], 0.9)
     page = read_page(1.0 - ink)
     assert len(page.digits) == 2 and {why for _, why in page.rejected} <= {"rule", "underline"}
+    assert all(digit.faint is None for digit in page.digits)  # made only when asked for
+    page.give_back_faint(page.digits)
     for digit in page.digits:
         assert digit.faint is not None and digit.faint.sum() > 1.15 * digit.pixels.sum()
+    assert all(digit.strokes_given for digit in page.digits)
+
+
+def test_faint_ink_that_only_thickens_a_mark_gives_back_no_strokes():
+    """A bar whose faint ink is its blurred rim: its mask grows by that rim (a second image),
+    but no stroke is given back; the same bar with a faint arm joined to it: a stroke is."""
+    mask = np.zeros((40, 30), bool)
+    mask[5:35, 13:17] = True
+    rim = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & ~mask
+    arm = np.zeros_like(mask)
+    arm[18:21, 17:27] = True
+    for faint, given in ((rim, False), (rim | arm, True)):
+        ink = np.where(mask, 1.0, np.where(faint, 0.3, 0.0)).astype(np.float32)
+        digit = Digit((13, 5, 17, 35), to_mnist(ink[5:35, 13:17]), mask[5:35, 13:17])
+        give_back_faint([digit], [digit.box], ink, faint)
+        assert digit.faint is not None and digit.strokes_given is given
+
+
+class _Reads:
+    """A reader whose answer for an image is looked up by the image's first pixel."""
+
+    reject_class = 10
+
+    def __init__(self, answers: dict[float, int | None]) -> None:
+        self.answers = answers  # a sure digit, or None for "not a digit"
+
+    def predict_proba(self, images: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(images), 11), np.float32)
+        for row, image in zip(out, images, strict=True):
+            answer = self.answers[round(float(image[0, 0]), 3)]
+            row[10 if answer is None else answer] = 0.98
+            row[:10] += 0.002
+        return out
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        return np.where(proba[:, 10] >= 0.5, 10, proba[:, :10].argmax(axis=1))
+
+
+def test_a_rejected_mark_comes_back_as_a_digit_only_with_strokes_given_back():
+    """Two marks called "not a digit" whose second images both read as a sure 7: the one whose
+    faint ink gave back strokes is read as 7; the one only drawn bolder (its rim) stays
+    rejected, as a letter drawn bolder is still no digit. A third mark reads 3 throughout."""
+
+    def digit(first: float, second: float | None, given: bool) -> Digit:
+        pixels, faint = np.full((28, 28), first, np.float32), None
+        if second is not None:
+            faint = np.full((28, 28), second, np.float32)
+        return Digit((0, 0, 1, 1), pixels, faint=faint, strokes_given=given)
+
+    model = _Reads({0.0: 3, 0.1: None, 0.2: None, 0.3: 7, 0.4: 7})
+    digits = [digit(0.0, None, False), digit(0.1, 0.3, True), digit(0.2, 0.4, False)]
+    first = model.predict_proba(np.stack([d.pixels for d in digits]))
+    proba = _second_look(digits, first, model, 0.9, lambda digits: None)  # (their faint images made)
+    assert list(model.decide(proba)) == [3, 7, 10]

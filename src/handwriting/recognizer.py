@@ -8,7 +8,7 @@ version 2; README.md documents it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -230,7 +230,7 @@ class Found:
         """The result, from the network's probabilities for ``pixels``, in order."""
         out = Recognition(rejected=[Rejected(self.box(b), why) for b, why in self.page.rejected])
         reading = {id(d): i for i, d in enumerate(self.page.digits)}
-        proba = _second_look(self.page.digits, proba, model, threshold)
+        proba = _second_look(self.page.digits, proba, model, threshold, self.page.give_back_faint)
         proba, decided = _read_ones(self.page.digits, proba, model)
         not_a_digit = decided == model.reject_class
         for segmented in self.page.lines:
@@ -341,31 +341,38 @@ def _read_ones(digits: list[Digit], proba: np.ndarray, model: Model) -> tuple[np
     return proba, decided
 
 
-def _second_look(digits: list[Digit], proba: np.ndarray, model: Model, threshold: float) -> np.ndarray:
+def _second_look(
+    digits: list[Digit],
+    proba: np.ndarray,
+    model: Model,
+    threshold: float,
+    give_back: Callable[[list[Digit]], None],
+) -> np.ndarray:
     """The probabilities for a picture's digits, where a digit read unsure (no digit above
     ``threshold``) or called "not a digit" is read again from its image with the faint ink
-    given back (``Digit.faint``), and that reading replaces the first if it is a digit and
-    surer: max_k p_k higher (and, for a mark called "not a digit", at least ``threshold``:
-    a rejected mark comes back only as a sure digit, not as '?'). A stroke too faint for the
-    ink mask lost the digit a part. Not where the network calls every mark, two or more, "not
-    a digit": those are read together first (``Found._together``)."""
+    given back (``Digit.faint``, made by ``give_back`` for those digits only), and that
+    reading replaces the first if it is a digit and
+    surer: max_k p_k higher (and, for a mark called "not a digit", at least ``threshold``
+    and with strokes given back, not only its rim thickened: a rejected mark comes back only
+    as a sure digit, not as '?', and a letter drawn bolder is no digit). A stroke too faint
+    for the ink mask lost the digit a part. Not where the network calls every mark, two or
+    more, "not a digit": those are read together first (``Found._together``)."""
     if not digits or model.reject_class is None:
         return proba
     decided = model.decide(proba)
     if len(digits) >= 2 and (decided == model.reject_class).all():
         return proba
-    unsure = [
-        i
-        for i, d in enumerate(digits)
-        if d.faint is not None and (decided[i] == model.reject_class or proba[i, :N_DIGITS].max() < threshold)
-    ]
+    unsure = np.flatnonzero((decided == model.reject_class) | (proba[:, :N_DIGITS].max(axis=1) < threshold))
+    give_back([digits[i] for i in unsure])
+    unsure = [int(i) for i in unsure if digits[i].faint is not None]
     if not unsure:
         return proba
     again = model.predict_proba(np.stack([digits[i].faint for i in unsure]))
     surer = again[:, :N_DIGITS].max(axis=1) > proba[unsure, :N_DIGITS].max(axis=1)
     sure = again[:, :N_DIGITS].max(axis=1) >= threshold
     was_rejected = decided[unsure] == model.reject_class
-    better = surer & (model.decide(again) != model.reject_class) & (sure | ~was_rejected)
+    given = np.array([digits[i].strokes_given for i in unsure])
+    better = surer & (model.decide(again) != model.reject_class) & ((sure & given) | ~was_rejected)
     proba = proba.copy()
     proba[np.asarray(unsure)[better]] = again[better]
     return proba

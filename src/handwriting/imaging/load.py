@@ -60,11 +60,13 @@ def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.
                 f"{name}: {w}x{h} pixels is more than the {max_pixels:,} allowed; scale it down first"
             )
         # the picture's own size as seen, EXIF orientation applied (5-8 turn it a quarter)
-        size = (h, w) if image.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
+        orientation = image.getexif().get(0x0112, 1)
+        size = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
         if image.format == "JPEG":  # let the decoder skip detail we would drop, and colour we never use
             r = 0.75 * WORK_SIZE / max(w, h)  # a reduced decode may land between 3/4 and all of WORK_SIZE
             image.draft("L", (max(1, int(w * r)), max(1, int(h * r))))
-        image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation tag
+        if orientation != 1:  # phone photos: honour the orientation tag (else no copy is needed)
+            image = ImageOps.exif_transpose(image)
         image.load()
         return _reduced(image), size
     except ImageError:

@@ -15,8 +15,9 @@
    (the halves of a broken 3 or 5);
 7. each line (``segment.py``): digits, separators and spaces, left to right, touching digits
    cut where the classifier reads them best;
-8. each digit to 28x28 (``normalize.py``), and once more with the faint ink joined to its
-   strokes (``faint.py``), for a second look where the first reading is unsure.
+8. each digit to 28x28 (``normalize.py``), and, asked for where the first reading is unsure
+   (``Page.give_back_faint``), once more with the faint ink joined to its strokes
+   (``faint.py``), for a second look.
 
 What is set aside (a rule, an underline, a frame, a mark too small to read) is listed with
 its box and the reason, never silently dropped.
@@ -24,6 +25,7 @@ its box and the reason, never silently dropped.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -61,6 +63,13 @@ class Page:
 
     lines: list[Segmented] = field(default_factory=list)
     rejected: list[tuple[Box, str]] = field(default_factory=list)
+    _faint: Callable[[list[Digit]], None] | None = field(default=None, repr=False)
+
+    def give_back_faint(self, digits: list[Digit]) -> None:
+        """Give ``digits`` (this page's) their second look, ``Digit.faint`` (faint.py): made
+        only for the digits that need it, since most are read surely the first time."""
+        if self._faint is not None and digits:
+            self._faint(digits)
 
     @property
     def digits(self) -> list[Digit]:
@@ -200,8 +209,24 @@ def _read(measured: _Measured, classify: Classifier | None) -> Page:
         page.rejected += [(b, "too small") for b in segmented.too_small]
         if segmented.items:
             page.lines.append(segmented)
-    give_back_faint(page.digits, ink, faint_ink(ink_mask(ink, FAINT), measured.mask, mask, sw))
+    at_work_scale = {id(d): d.box for d in page.digits}  # read_page may rescale the boxes after
+    page._faint = functools.partial(_give_back_faint, at_work_scale, ink, measured.mask, mask, sw)
     return page
+
+
+def _give_back_faint(
+    boxes: dict[int, Box],
+    ink: np.ndarray,
+    found: np.ndarray,
+    kept: np.ndarray,
+    sw: float,
+    digits: list[Digit],
+) -> None:
+    """Step 8's second image for ``digits``, whose boxes at the working scale ``boxes`` holds
+    (by id): ``found`` is the ink mask as first found, ``kept`` what is left of it once the
+    rules, frames and rings are off."""
+    near = faint_ink(ink_mask(ink, FAINT), found, kept, sw)
+    give_back_faint(digits, [boxes[id(d)] for d in digits], ink, near)
 
 
 def _join_halves(

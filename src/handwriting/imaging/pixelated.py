@@ -44,13 +44,11 @@ def _grid(gray: np.ndarray) -> tuple[int, int, int] | None:
     top = min(MAX_BLOCK, h // MIN_CELLS, w // MIN_CELLS)
     if top < MIN_BLOCK:
         return None
-    across = _changes(gray[:: max(1, h // ROWS)], axis=1)
-    down = _changes(gray[:, :: max(1, w // ROWS)], axis=0)
-    for k in range(top, MIN_BLOCK - 1, -1):  # the largest block that fits (k fits, so do its divisors)
-        ox, oy = _offset(across, k), _offset(down, k)
-        if ox is not None and oy is not None:
-            return k, oy, ox
-    return None
+    ks = np.arange(top, MIN_BLOCK - 1, -1)  # the largest block that fits (k fits, so do its divisors)
+    across = _offsets(_changes(gray[:: max(1, h // ROWS)], axis=1), ks)
+    down = _offsets(_changes(gray[:, :: max(1, w // ROWS)], axis=0), ks)
+    fits = np.flatnonzero((across >= 0) & (down >= 0))
+    return (int(ks[fits[0]]), int(down[fits[0]]), int(across[fits[0]])) if fits.size else None
 
 
 def _changes(gray: np.ndarray, axis: int) -> np.ndarray:
@@ -58,16 +56,20 @@ def _changes(gray: np.ndarray, axis: int) -> np.ndarray:
     return np.abs(np.diff(gray, axis=axis)).sum(axis=1 - axis)
 
 
-def _offset(change: np.ndarray, k: int) -> int | None:
-    """The offset o at which blocks of k pixels start (boundaries after pixels o-1, o-1+k, ...),
-    when at least ON_GRID of the change falls on them; None otherwise."""
+def _offsets(change: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """For each block size k, the offset o at which blocks start (boundaries after pixels o-1,
+    o-1+k, ...), when at least ON_GRID of the change falls on them and MIN_EDGES of those
+    boundaries carry change; -1 otherwise. All sizes at once: row j of ``per_offset`` sums the
+    change by boundary (i + 1) mod k_j."""
     total = float(change.sum())
     if total <= 0.0:
-        return None
-    boundary = (np.arange(change.size) + 1) % k  # the boundary after pixel i starts a block at i+1
-    per_offset = np.bincount(boundary, weights=change, minlength=k)
-    o = int(per_offset.argmax())
-    on_grid = boundary == o
-    if per_offset[o] < ON_GRID * total or np.count_nonzero(change[on_grid] > 1e-3 * total) < MIN_EDGES:
-        return None
-    return o
+        return np.full(ks.size, -1)
+    boundary = (np.arange(change.size) + 1)[None, :] % ks[:, None]  # (sizes, n)
+    at = boundary + np.arange(ks.size)[:, None] * ks.max()
+    cells = ks.size * int(ks.max())
+    per_offset = np.bincount(at.ravel(), np.tile(change, ks.size), cells).reshape(ks.size, -1)
+    edges = np.bincount(at.ravel(), np.tile(change > 1e-3 * total, ks.size), cells).reshape(ks.size, -1)
+    o = per_offset.argmax(axis=1)
+    rows = np.arange(ks.size)
+    ok = (per_offset[rows, o] >= ON_GRID * total) & (edges[rows, o] >= MIN_EDGES)
+    return np.where(ok, o, -1)

@@ -51,6 +51,7 @@ class Digit:
     pixels: np.ndarray  # (28, 28) float32, ink = 1, like MNIST
     mask: np.ndarray | None = field(default=None, repr=False)  # its ink within box (bool)
     faint: np.ndarray | None = field(default=None, repr=False)  # (28, 28) with faint strokes (faint.py)
+    strokes_given: bool = False  # faint grew the mask past its edge, not only thicker (faint.py)
 
 
 @dataclass

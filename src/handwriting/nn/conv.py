@@ -35,7 +35,9 @@ def _pad_channels_last(x: Any, p: int, out: Any = None) -> Any:
     n, h, w, c = x.shape
     if out is None:
         out = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=x.dtype)
-    in_parallel(n, lambda lo, hi: out[lo:hi, p : p + h, p : p + w].__setitem__(Ellipsis, x[lo:hi]))
+    in_parallel(
+        n, lambda lo, hi: out[lo:hi, p : p + h, p : p + w].__setitem__(Ellipsis, x[lo:hi]), size=x.size
+    )
     return out
 
 

@@ -407,17 +407,19 @@ function faintInk(faint, mask, kept, sw) {
 }
 
 // each digit's mask grown into the joined faint ink, a pixel a step, at most FAINT_REACH of its
-// height; where it grows, the digit's image made again from it is its `faint` image
+// height; where it grows, the digit's image made again from it is its `faint` image, and
+// `strokesGiven` says whether it grew past its own edge
 function giveBackFaint(digits, ink, faint) {
   for (const digit of digits) {
     if (!digit.mask) continue;
     const [x0, y0, x1, y1] = digit.box, reach = Math.max(2, pyRound(FAINT_REACH * (y1 - y0)));
     const top = Math.max(0, y0 - reach), left = Math.max(0, x0 - reach);
     const w = Math.min(ink.w, x1 + reach) - left, h = Math.min(ink.h, y1 + reach) - top;
-    let grown = image(w, h, Uint8Array);
+    const seed = image(w, h, Uint8Array);
     for (let y = 0; y < digit.mask.h; y++) {
-      for (let x = 0; x < digit.mask.w; x++) grown.data[(y0 - top + y) * w + x0 - left + x] = digit.mask.data[y * digit.mask.w + x];
+      for (let x = 0; x < digit.mask.w; x++) seed.data[(y0 - top + y) * w + x0 - left + x] = digit.mask.data[y * digit.mask.w + x];
     }
+    let grown = seed;
     const allowed = grown.data.map((v, i) => v || faint.data[(top + Math.trunc(i / w)) * faint.w + left + (i % w)]);
     const seedCount = count(grown.data);
     for (let step = 0; step < reach; step++) {
@@ -429,6 +431,8 @@ function giveBackFaint(digits, ink, faint) {
     if (count(grown.data) === seedCount) continue;
     const [d] = cut(ink, grown, top, left, [[0, w]]);
     digit.faint = d.pixels;
+    const band = dilate(seed, 1);  // past the pixel of edge the first image keeps: strokes, not a rim
+    digit.strokesGiven = grown.data.some((v, i) => v && !band.data[i]);
   }
 }
 

@@ -69,8 +69,8 @@ export class Reader {
 
   // recognizer._second_look: a digit read unsure or called "not a digit" is read again from its
   // image with the faint ink given back; that reading replaces the first if a digit and surer
-  // (a rejected mark only as a sure digit); not where every mark, two or more, is "not a
-  // digit": those are read together first
+  // (a rejected mark only as a sure digit, with strokes given back); not where every mark,
+  // two or more, is "not a digit": those are read together first
   secondLook(digits, rows) {
     const reject = this.network.spec.reject_class, rejectAt = this.network.spec.reject_at;
     if (reject === null || !rows.length || (rows.length >= 2 && rows.every((r) => r[reject] >= rejectAt))) return rows;
@@ -79,7 +79,8 @@ export class Reader {
     const again = this.network.predictProba(unsure.map((i) => digits[i].faint)), out = rows.slice();
     unsure.forEach((i, k) => {
       const sure = bestDigit(again[k]) >= THRESHOLD, wasRejected = rows[i][reject] >= rejectAt;
-      if (again[k][reject] < rejectAt && bestDigit(again[k]) > bestDigit(rows[i]) && (sure || !wasRejected)) out[i] = again[k];
+      const given = sure && digits[i].strokesGiven;  // a rejected mark: strokes given back, not a rim
+      if (again[k][reject] < rejectAt && bestDigit(again[k]) > bestDigit(rows[i]) && (given || !wasRejected)) out[i] = again[k];
     });
     return out;
   }
