@@ -531,7 +531,7 @@ export function groupLines(boxes, height) {
 // ---- segment.py: one line into digits, separators and spaces ----
 const SMALL = 0.5, NEAR = 0.25, LOW = 0.45, CAP = 0.1, MERGE_OVERLAP = 0.7;
 export const ALONE = 0.3;
-const SPLIT_PENALTY = 0.3, SURE_SPLIT = 1.5, MAX_ASPECT = 1.15, DIGIT_ASPECT = 0.7, WIDE = 1.3;
+const SPLIT_PENALTY = 0.15, SURE_SPLIT = 1.5, MAX_ASPECT = 1.15, DIGIT_ASPECT = 0.7, WIDE = 1.3;
 const MIN_PIECE_WIDTH = 0.15, MAX_PIECE_WIDTH = 1.2, MAX_CUTS = 8, SPACE = 0.5, PITCH = 1.4;
 
 export function segmentLine(ink, pieces, members, classify, dot) {
