@@ -351,12 +351,12 @@ def _second_look(
     """The probabilities for a picture's digits, where a digit read unsure (no digit above
     ``threshold``) or called "not a digit" is read again from its image with the faint ink
     given back (``Digit.faint``, made by ``give_back`` for those digits only), and that
-    reading replaces the first if it is a digit and
-    surer: max_k p_k higher (and, for a mark called "not a digit", at least ``threshold``
-    and with strokes given back, not only its rim thickened: a rejected mark comes back only
-    as a sure digit, not as '?', and a letter drawn bolder is no digit). A stroke too faint
-    for the ink mask lost the digit a part. Not where the network calls every mark, two or
-    more, "not a digit": those are read together first (``Found._together``)."""
+    reading replaces the first if it is a digit and surer: max_k p_k higher (and, for a mark
+    called "not a digit", at least ``threshold`` and with strokes given back, not only its
+    rim thickened: a rejected mark comes back only as a sure digit, not as '?', and a letter
+    drawn bolder is no digit). A stroke too faint for the ink mask lost the digit a part. Not
+    where the network calls every mark, two or more, "not a digit": those are read together
+    first (``Found._together``)."""
     if not digits or model.reject_class is None:
         return proba
     decided = model.decide(proba)
