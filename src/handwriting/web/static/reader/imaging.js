@@ -388,8 +388,12 @@ function read(measured, classify) {
     for (const b of segmented.tooSmall) page.rejected.push([b, "too small"]);
     if (segmented.items.length) page.lines.push(segmented);
   }
-  const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
-  giveBackFaint(digits, ink, faintInk(inkMask(ink, FAINT), measured.mask, mask, sw));
+  // step 8's second images, made only for the digits the reader asks for (Page.give_back_faint);
+  // their boxes kept as they are here, before readPage rescales them
+  const atWorkScale = new Map(page.lines.flatMap((line) => line.items).map((it) => [it, it.box.slice()]));
+  page.giveBackFaint = (digits) => {
+    if (digits.length) giveBackFaint(digits, digits.map((d) => atWorkScale.get(d)), ink, faintInk(inkMask(ink, FAINT), measured.mask, mask, sw));
+  };
   return page;
 }
 
@@ -406,13 +410,13 @@ function faintInk(faint, mask, kept, sw) {
   return out;
 }
 
-// each digit's mask grown into the joined faint ink, a pixel a step, at most FAINT_REACH of its
-// height; where it grows, the digit's image made again from it is its `faint` image, and
+// each digit's mask (placed at its box in `boxes`) grown into the joined faint ink, a pixel a
+// step, at most FAINT_REACH of its height; where it grows, the digit's image made again from it is its `faint` image, and
 // `strokesGiven` says whether it grew past its own edge
-function giveBackFaint(digits, ink, faint) {
-  for (const digit of digits) {
+function giveBackFaint(digits, boxes, ink, faint) {
+  for (const [n, digit] of digits.entries()) {
     if (!digit.mask) continue;
-    const [x0, y0, x1, y1] = digit.box, reach = Math.max(2, pyRound(FAINT_REACH * (y1 - y0)));
+    const [x0, y0, x1, y1] = boxes[n], reach = Math.max(2, pyRound(FAINT_REACH * (y1 - y0)));
     const top = Math.max(0, y0 - reach), left = Math.max(0, x0 - reach);
     const w = Math.min(ink.w, x1 + reach) - left, h = Math.min(ink.h, y1 + reach) - top;
     const seed = image(w, h, Uint8Array);

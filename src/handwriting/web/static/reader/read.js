@@ -41,7 +41,7 @@ export class Reader {
     const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
     const spec = this.network.spec;
     const first = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
-    const proba = readOnes(digits, this.secondLook(digits, first), spec.reject_class, spec.reject_at);
+    const proba = readOnes(digits, this.secondLook(digits, first, page.giveBackFaint), spec.reject_class, spec.reject_at);
     const [sx, sy] = [width / gray.w, height / gray.h];
     const box = (b) => [Math.floor(b[0] * sx), Math.floor(b[1] * sy), Math.min(width, Math.ceil(b[2] * sx)), Math.min(height, Math.ceil(b[3] * sy))];
     const out = { lines: [], rejected: page.rejected.map(([b, reason]) => ({ box: box(b), reason })) };
@@ -68,13 +68,15 @@ export class Reader {
   }
 
   // recognizer._second_look: a digit read unsure or called "not a digit" is read again from its
-  // image with the faint ink given back; that reading replaces the first if a digit and surer
+  // image with the faint ink given back (made by giveBack for those digits only); that reading replaces the first if a digit and surer
   // (a rejected mark only as a sure digit, with strokes given back); not where every mark,
   // two or more, is "not a digit": those are read together first
-  secondLook(digits, rows) {
+  secondLook(digits, rows, giveBack) {
     const reject = this.network.spec.reject_class, rejectAt = this.network.spec.reject_at;
     if (reject === null || !rows.length || (rows.length >= 2 && rows.every((r) => r[reject] >= rejectAt))) return rows;
-    const unsure = digits.map((d, i) => i).filter((i) => digits[i].faint && (rows[i][reject] >= rejectAt || bestDigit(rows[i]) < THRESHOLD));
+    let unsure = digits.map((d, i) => i).filter((i) => rows[i][reject] >= rejectAt || bestDigit(rows[i]) < THRESHOLD);
+    giveBack(unsure.map((i) => digits[i]));  // their second images, made now
+    unsure = unsure.filter((i) => digits[i].faint);
     if (!unsure.length) return rows;
     const again = this.network.predictProba(unsure.map((i) => digits[i].faint)), out = rows.slice();
     unsure.forEach((i, k) => {
