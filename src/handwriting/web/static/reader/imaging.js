@@ -390,7 +390,8 @@ function read(measured, classify) {
   }
   // step 8's second images, made only for the digits the reader asks for (Page.give_back_faint);
   // their boxes kept as they are here, before readPage rescales them
-  const atWorkScale = new Map(page.lines.flatMap((line) => line.items).map((it) => [it, it.box.slice()]));
+  const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
+  const atWorkScale = new Map(digits.map((d) => [d, d.box.slice()]));
   page.giveBackFaint = (digits) => {
     if (digits.length) giveBackFaint(digits, digits.map((d) => atWorkScale.get(d)), ink, faintInk(inkMask(ink, FAINT), measured.mask, mask, sw));
   };
@@ -411,8 +412,8 @@ function faintInk(faint, mask, kept, sw) {
 }
 
 // each digit's mask (placed at its box in `boxes`) grown into the joined faint ink, a pixel a
-// step, at most FAINT_REACH of its height; where it grows, the digit's image made again from it is its `faint` image, and
-// `strokesGiven` says whether it grew past its own edge
+// step, at most FAINT_REACH of its height; where it grows, the digit's image made again from it
+// is its `faint` image, and `strokesGiven` says whether it grew past its own edge
 function giveBackFaint(digits, boxes, ink, faint) {
   for (const [n, digit] of digits.entries()) {
     if (!digit.mask) continue;

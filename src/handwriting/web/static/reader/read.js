@@ -68,9 +68,9 @@ export class Reader {
   }
 
   // recognizer._second_look: a digit read unsure or called "not a digit" is read again from its
-  // image with the faint ink given back (made by giveBack for those digits only); that reading replaces the first if a digit and surer
-  // (a rejected mark only as a sure digit, with strokes given back); not where every mark,
-  // two or more, is "not a digit": those are read together first
+  // image with the faint ink given back (made by giveBack for those digits only); that reading
+  // replaces the first if a digit and surer (a rejected mark only as a sure digit, with strokes
+  // given back); not where every mark, two or more, is "not a digit": those are read together first
   secondLook(digits, rows, giveBack) {
     const reject = this.network.spec.reject_class, rejectAt = this.network.spec.reject_at;
     if (reject === null || !rows.length || (rows.length >= 2 && rows.every((r) => r[reject] >= rejectAt))) return rows;
