@@ -21,6 +21,7 @@ from handwriting import checkpoint, training
 from handwriting.data import DataError, parse_idx, read_idx, write_idx
 from handwriting.errors import HandwritingError, ImageError, ModelFileError
 from handwriting.imaging import load_gray
+from handwriting.imaging.load import pages
 from handwriting.imaging.synthetic import render
 from handwriting.model import Model
 
@@ -128,18 +129,49 @@ IMAGES = {fmt: _encoded(fmt) for fmt in ("PNG", "JPEG", "GIF", "BMP", "TIFF", "W
 
 
 def _images_mutated(fmt, edits):
-    data = mutate(IMAGES[fmt], edits)
-    try:
-        gray = load_gray(data)
-    except ImageError as e:
-        assert str(e).startswith("<bytes>:")
-        return
-    assert gray.ndim == 2 and gray.dtype == np.float32 and gray.min() >= 0 and gray.max() <= 1
+    _images_read(mutate(IMAGES[fmt], edits))
 
 
 test_images_mutated, test_images_mutated_slow = twice(300, st.sampled_from(sorted(IMAGES)), ops)(
     _images_mutated
 )
+
+
+def _document(fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    render("4", height=40).save(buffer, format=fmt, save_all=True, append_images=[render("7", height=40)])
+    return buffer.getvalue()
+
+
+DOCUMENTS = {fmt: _document(fmt) for fmt in ("PDF", "TIFF")}  # two pages each
+
+
+def _documents_mutated(fmt, edits):
+    data = mutate(DOCUMENTS[fmt], edits)
+    for page in pages(data):
+        _images_read(page)
+
+
+def _images_read(source):
+    try:
+        gray = load_gray(source)
+    except ImageError as e:
+        assert str(e).startswith("<bytes>")
+        return
+    assert gray.ndim == 2 and gray.dtype == np.float32 and gray.min() >= 0 and gray.max() <= 1
+
+
+test_documents_mutated, test_documents_mutated_slow = twice(200, st.sampled_from(sorted(DOCUMENTS)), ops)(
+    _documents_mutated
+)
+
+
+@fuzz(100)
+@given(st.binary(max_size=2000).map(lambda b: b"%PDF-" + b))
+def test_pdf_random_bytes(data):
+    for page in pages(data):
+        with contextlib.suppress(ImageError):
+            load_gray(page)
 
 
 @fuzz(100)

@@ -133,7 +133,7 @@ def test_a_model_for_other_images_is_refused(tmp_path):
 
 def test_non_image_is_a_clear_error():
     with pytest.raises(ImageError, match="not an image"):
-        handwriting.recognize(b"%PDF-1.4 not a picture")
+        handwriting.recognize(b"<html>not a picture</html>")
 
 
 def cli(*args, cwd=None):

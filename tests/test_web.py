@@ -111,6 +111,13 @@ def test_recognize_multipart_and_raw_body(server):
     assert status == 200 and raw["digits"] == "305"
 
 
+def _document(fmt: str) -> bytes:
+    """A scan of two pages, as a PDF or a multi-page TIFF."""
+    buffer = io.BytesIO()
+    render("12").save(buffer, format=fmt, save_all=True, append_images=[render("3")])
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     "send, status, words",
     [
@@ -119,6 +126,8 @@ def test_recognize_multipart_and_raw_body(server):
         (lambda: multipart("file", png("1")), 400, "no 'image' field"),
         (lambda: multipart("image", b""), 400, "empty"),
         (lambda: (b"--x\r\ngarbage", "multipart/form-data; boundary=zzz"), 400, ""),
+        (lambda: multipart("image", _document("PDF")), 415, "a PDF; send a picture"),
+        (lambda: multipart("image", _document("TIFF")), 400, "a document of 2 pages"),
     ],
 )
 def test_bad_requests_get_a_json_error(server, send, status, words):

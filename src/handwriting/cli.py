@@ -21,6 +21,7 @@ from ._atomic import atomic_write
 from .calibration import ECE_BINS
 from .data import DATASETS, load_dataset
 from .errors import HandwritingError
+from .imaging.load import PageOf
 from .metrics import per_class
 from .model import Model
 from .nn import DivergenceError
@@ -505,7 +506,7 @@ def _recognize(args: argparse.Namespace) -> int:
                 f"{args.jsonl} already holds results: add --resume to continue that run, "
                 "or choose another file"
             )
-        files = [f for f in files if f not in done]
+        files = [f for f in files if str(f) not in done]
     results, failed = [], 0
     with (
         open(args.jsonl, "a", encoding="utf-8") if args.jsonl else contextlib.nullcontext() as sink,
@@ -517,14 +518,14 @@ def _recognize(args: argparse.Namespace) -> int:
                 failed += 1
                 bar.write(f"handwriting: error: {found}", file=sys.stderr)
             elif out_dir is not None:
-                _save_images(found.images, out_dir, Path(name).stem)
+                _save_images(found.images, out_dir, _stem(name))
             if sink is not None:
                 sink.write(json.dumps(record(name, found)) + "\n")
                 sink.flush()  # a killed run loses at most the line it was writing
             elif args.json:
                 results.append(record(name, found))
             elif not isinstance(found, HandwritingError):
-                _print_found(name, found, args)
+                _print_found(str(name), found, args)
     if args.json:
         print(json.dumps(results))
     if args.jsonl:
@@ -543,6 +544,13 @@ def _folder_for_images(folder: str | None) -> Path | None:
             "choose a folder you can write to"
         ) from None
     return Path(folder)
+
+
+def _stem(item: str | PageOf) -> str:
+    """The name of a picture's saved digits: the file's stem, and the page of a document."""
+    if isinstance(item, PageOf):
+        return f"{Path(item.source).stem}-page{item.index + 1}"
+    return Path(str(item)).stem
 
 
 def _save_images(images: np.ndarray, folder: Path, stem: str) -> None:

@@ -16,31 +16,35 @@ from functools import partial
 from pathlib import Path
 
 from .errors import HandwritingError
+from .imaging.load import PageOf, pages
 from .nn.parallel import use_cores
 from .recognizer import Recognition, load_model, recognize_many
 
-SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pdf"}
 CHUNK = 16  # pictures a worker reads per task: their digits go through the network together
 
-Outcome = tuple[str, Recognition | HandwritingError]
+Item = str | PageOf  # a picture: a file, or one page of a document of several pages
+Outcome = tuple[Item, Recognition | HandwritingError]
 
 
-def expand(paths: Sequence[str]) -> list[str]:
-    """Each path as given, a folder replaced by its image files (by suffix, recursively, in
-    sorted order). Paths that do not exist are kept: reading them gives their error."""
-    out = []
+def expand(paths: Sequence[str]) -> list[Item]:
+    """The pictures to read: each path as given, a folder replaced by its image files (by
+    suffix, recursively, in sorted order), a document of several pages (a multi-page TIFF, a
+    PDF) by its pages. Paths that do not exist are kept: reading them gives their error."""
+    files = []
     for p in paths:
         if Path(p).is_dir():
             found = (f for f in Path(p).rglob("*") if f.suffix.lower() in SUFFIXES and f.is_file())
-            out += sorted(str(f) for f in found)
+            files += sorted(str(f) for f in found)
         else:
-            out.append(p)
-    return out
+            files.append(p)
+    return [item for f in files for item in pages(f)]  # type: ignore[misc]
 
 
 def already_read(jsonl: Path) -> set[str]:
-    """The files a previous run recorded in ``jsonl``; a last line cut short (the run was
-    killed while writing it) is removed from the file, so its picture is read again."""
+    """The pictures a previous run recorded in ``jsonl``, named as ``str(item)`` names them;
+    a last line cut short (the run was killed while writing it) is removed from the file, so
+    its picture is read again."""
     if not jsonl.is_file():
         return set()
     data = jsonl.read_bytes()
@@ -49,7 +53,8 @@ def already_read(jsonl: Path) -> set[str]:
         try:
             if not line.endswith(b"\n"):
                 raise ValueError("cut short")
-            done.add(json.loads(line)["file"])
+            found = json.loads(line)
+            done.add(str(PageOf(found["file"], found["page"] - 1)) if "page" in found else found["file"])
         except (ValueError, KeyError, TypeError):
             break
         good += len(line)
@@ -60,9 +65,9 @@ def already_read(jsonl: Path) -> set[str]:
 
 
 def read_all(
-    files: Sequence[str], model_path: str | None, workers: int, threshold: float, top_k: int
+    files: Sequence[Item], model_path: str | None, workers: int, threshold: float, top_k: int
 ) -> Iterator[Outcome]:
-    """(file, its Recognition or error) for each file, in order; with ``workers`` > 1 and
+    """(picture, its Recognition or error) for each picture, in order; with ``workers`` > 1 and
     enough files, read in that many processes."""
     chunks = [list(files[i : i + CHUNK]) for i in range(0, len(files), CHUNK)]
     read = partial(_read_chunk, model_path=model_path, threshold=threshold, top_k=top_k)
@@ -75,7 +80,7 @@ def read_all(
             yield from outcomes
 
 
-def _read_chunk(files: list[str], model_path: str | None, threshold: float, top_k: int) -> list[Outcome]:
+def _read_chunk(files: list[Item], model_path: str | None, threshold: float, top_k: int) -> list[Outcome]:
     model = load_model(model_path)  # cached: loaded once per process
     return list(zip(files, recognize_many(files, model, threshold, top_k), strict=True))
 
@@ -92,14 +97,19 @@ def _one_thread() -> None:
 def read_partition(
     files: Sequence[str], model_path: str | None = None, threshold: float = 0.5, top_k: int = 1
 ) -> list[dict[str, object]]:
-    """One record per file, as ``--jsonl`` writes them (``{"file", ...}`` or ``{"file",
+    """One record per picture, as ``--jsonl`` writes them (``{"file", ...}`` or ``{"file",
     "error"}``), for a partition of files on a Dask worker (or anywhere): plain data, so it
     travels between processes; the model is loaded once per process."""
-    return [record(name, found) for name, found in _read_chunk(list(files), model_path, threshold, top_k)]
+    items = [item for f in files for item in pages(f)]
+    return [record(item, found) for item, found in _read_chunk(items, model_path, threshold, top_k)]  # type: ignore[arg-type]
 
 
-def record(name: str, found: Recognition | HandwritingError) -> dict[str, object]:
-    """One picture's JSON record: ``{"file", **the result}``, or ``{"file", "error"}``."""
+def record(item: Item, found: Recognition | HandwritingError) -> dict[str, object]:
+    """One picture's JSON record: ``{"file", **the result}``, or ``{"file", "error"}``; a
+    page of a document of several pages also has ``"page"`` (1 = the first)."""
+    where: dict[str, object] = {"file": item}
+    if isinstance(item, PageOf):
+        where = {"file": str(item.source), "page": item.index + 1}
     if isinstance(found, HandwritingError):
-        return {"file": name, "error": str(found)}
-    return {"file": name, **found.as_dict()}
+        return {**where, "error": str(found)}
+    return {**where, **found.as_dict()}

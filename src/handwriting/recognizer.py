@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import HandwritingError, ModelFileError
-from .imaging.load import MAX_PIXELS, ImageSource, load_picture
+from .imaging.load import MAX_PIXELS, ImageSource, load_picture, pages
 from .imaging.normalize import FIELD, looks_like_a_one
 from .imaging.page import Page, read_page, whole_digit
 from .imaging.segment import Box, Digit, Separator
@@ -150,12 +150,29 @@ def recognize(
     The picture is read into lines of digits and separators (see ``imaging.page``), and every
     digit is classified. A digit whose best probability is below ``threshold`` is reported
     as '?'; a mark the model calls "not a digit" (models trained with that class) is left out
-    of the text and listed in ``rejected``.
+    of the text and listed in ``rejected``. A document of several pages (a multi-page TIFF,
+    a PDF) is refused, rather than read one page of: :func:`recognize_pages` reads each.
     """
     result = recognize_many([image], model, threshold, top_k, max_pixels)[0]
     if isinstance(result, HandwritingError):
         raise result
     return result
+
+
+def recognize_pages(
+    document: ImageSource,
+    model: Model | str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    top_k: int = 3,
+    max_pixels: int = MAX_PIXELS,
+) -> list[Recognition]:
+    """:func:`recognize` for each page of ``document``: a multi-page TIFF (a scanner's) or a
+    PDF (with the ``pdf`` extra). A picture of one page gives a list of one."""
+    results = recognize_many(pages(document), model, threshold, top_k, max_pixels)
+    for result in results:
+        if isinstance(result, HandwritingError):
+            raise result
+    return [r for r in results if isinstance(r, Recognition)]
 
 
 def recognize_many(

@@ -1,9 +1,15 @@
-"""Any image in, one grayscale array out: float32 (H, W), 0 = black, 1 = white."""
+"""Any image in, one grayscale array out: float32 (H, W), 0 = black, 1 = white.
+
+A document of several pages (a multi-page TIFF from a scanner, a PDF) holds several
+pictures: :func:`pages` names each as a :class:`PageOf`, and reading the document itself,
+which would drop all pages but one, is refused with a message that says so.
+"""
 
 from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +17,22 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
+from . import pdf
 
-ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray
+
+@dataclass(frozen=True)
+class PageOf:
+    """Page ``index`` (0 = the first) of a document of several pages."""
+
+    source: str | os.PathLike | bytes
+    index: int
+
+    def __str__(self) -> str:
+        return f"{describe(self.source)} page {self.index + 1}"
+
+
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray | PageOf
+TIFF_HEADS = (b"II*\x00", b"MM\x00*")
 
 MAX_PIXELS = 40_000_000  # a larger declared size is refused before decoding (decompression bombs)
 WORK_SIZE = 1024  # longer side the image is reduced to before any processing
@@ -20,7 +40,7 @@ WORK_SIZE = 1024  # longer side the image is reduced to before any processing
 
 def describe(source: Any) -> str:
     """How to name ``source`` in a message."""
-    if isinstance(source, (str, os.PathLike)):
+    if isinstance(source, (str, os.PathLike, PageOf)):
         return str(source)
     return f"<{type(source).__name__}>"
 
@@ -42,18 +62,16 @@ def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.
         a = np.asarray(source)
         return _from_array(a), (int(a.shape[1]), int(a.shape[0])) if a.ndim >= 2 else (0, 0)
     name = describe(source)
+    document, index = (source.source, source.index) if isinstance(source, PageOf) else (source, None)
     try:
-        if isinstance(source, Image.Image):
-            image = source
-        elif isinstance(source, (bytes, bytearray, memoryview)):
-            if not source:
-                raise ImageError(f"{name}: empty data, not an image")
-            image = Image.open(io.BytesIO(bytes(source)))
+        if isinstance(document, Image.Image):
+            image = document
         else:
-            path = Path(source)
-            if not path.is_file():
-                raise ImageError(f"{path}: no such file")
-            image = Image.open(path)
+            data = _readable(document, name)
+            if pdf.is_pdf(_head(data)):
+                return _pdf_page(data, index, max_pixels, name)
+            image = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
+            _seek(image, index, name)
         w, h = image.size
         if w * h > max_pixels:
             raise ImageError(
@@ -79,6 +97,82 @@ def load_picture(source: ImageSource, max_pixels: int = MAX_PIXELS) -> tuple[np.
         ) from None
     except Exception as e:  # a damaged file can trip any of Pillow's decoders in its own way
         raise ImageError(f"{name}: damaged or unreadable image ({type(e).__name__}: {e})") from None
+
+
+def pages(source: ImageSource) -> list[ImageSource]:
+    """The pictures in ``source``: each page of a multi-page TIFF or of a PDF (as PageOf),
+    else ``source`` itself. A source that cannot be opened is returned as it is: reading it
+    says what is wrong."""
+    if not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+        return [source]
+    if not isinstance(source, (str, os.PathLike)):
+        source = bytes(source)
+    name = describe(source)
+    try:
+        data = _readable(source, name)
+        head = _head(data)
+        if pdf.is_pdf(head):
+            n = pdf.page_count(data, name)
+        elif head[:4] in TIFF_HEADS:
+            with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
+                n = getattr(image, "n_frames", 1)
+        else:
+            n = 1
+    except Exception:  # damaged, missing, ...: its own reading reports it
+        return [source]
+    return [source] if n <= 1 else [PageOf(source, i) for i in range(n)]
+
+
+def _readable(source: str | os.PathLike | bytes, name: str) -> bytes | Path:
+    """Encoded bytes, or the path of a file that exists."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if not source:
+            raise ImageError(f"{name}: empty data, not an image")
+        return bytes(source)
+    path = Path(source)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file")
+    return path
+
+
+def _head(data: bytes | Path) -> bytes:
+    """The first bytes, which say what kind of file it is."""
+    if isinstance(data, bytes):
+        return data[:8]
+    with open(data, "rb") as f:
+        return f.read(8)
+
+
+def _one_page(n: int, name: str) -> None:
+    """Refuse a document of several pages read as one picture: all but one would be lost."""
+    if n > 1:
+        raise ImageError(
+            f"{name}: a document of {n} pages; `handwriting recognize` reads every page, "
+            "as does handwriting.recognize_pages()"
+        )
+    if n < 1:
+        raise ImageError(f"{name}: a document without pages")
+
+
+def _seek(image: Image.Image, index: int | None, name: str) -> None:
+    """Turn a multi-page TIFF to page ``index``; with no index, make sure it has one page."""
+    n = getattr(image, "n_frames", 1)
+    if index is None:
+        if image.format == "TIFF":  # (a GIF's or an MPO's frames are not pages: the first is read)
+            _one_page(n, name)
+        return
+    if not 0 <= index < n:
+        raise ImageError(f"{name}: the file has {n} pages")
+    image.seek(index)
+
+
+def _pdf_page(
+    data: bytes | Path, index: int | None, max_pixels: int, name: str
+) -> tuple[np.ndarray, tuple[int, int]]:
+    if index is None:
+        _one_page(pdf.page_count(data, name), name)
+    image, size = pdf.render(data, index or 0, 2 * WORK_SIZE, max_pixels, name)  # then reduced by BOX
+    return _reduced(image), size
 
 
 def _reduced(image: Image.Image) -> np.ndarray:

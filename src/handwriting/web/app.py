@@ -44,6 +44,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import HandwritingError, ModelOutputError
+from ..imaging import pdf
 from ..recognizer import DEFAULT_THRESHOLD, N_DIGITS, Found, find, load_model
 from .batcher import Batcher
 
@@ -236,6 +237,10 @@ def create_app(
 
     def _find(content_type: str, body: bytes) -> Found:
         data = _image_bytes(content_type, body)
+        if pdf.is_pdf(data[:8]):  # PDFium is for the user's own files, not for strangers' uploads
+            raise BadRequest(
+                415, "a PDF; send a picture (PNG or JPEG), or read the PDF with `handwriting recognize`"
+            )
         n = min(_pixels(data), max_pixels)
         if not budget.take(n):
             raise BadRequest(503, "the server is busy decoding other images; try again shortly", RETRY_LATER)
