@@ -68,6 +68,7 @@ def test_export_web_writes_the_page_its_reader_and_the_weights(site, capsys):
         "static/favicon.svg",
         "static/reader/imaging.js",
         "static/reader/network.js",
+        "static/reader/orient.js",
         "static/reader/pixelated.js",
         "static/reader/read.js",
         "static/reader/rings.js",
@@ -191,6 +192,25 @@ def test_site_takes_off_rules_underlines_frames_rings_and_boxes_as_recognize_doe
         same += browser["text"] == python["text"]
         assert {r["reason"] for r in browser["rejected"]} & {"rule", "underline", "frame", "boxes"}
     assert same >= 3, f"{kind}: the browser read {same} of 4 pages as recognize does"
+
+
+def test_site_reads_pages_turned_without_a_tag_as_recognize_does(site, page):
+    """Pages stored upside down or on their side, no EXIF tag: turned back, boxes and all."""
+    out, url = site
+    rng = np.random.default_rng(2)
+    glyph = _glyph(rng)
+    (out / "cases").mkdir(exist_ok=True)
+    right = 0
+    for i in range(4):
+        data, truth = draw_page("turned", glyph, rng)
+        (out / "cases" / f"turned{i}.jpg").write_bytes(data)
+        python = handwriting.recognize(data).as_dict()
+        browser = _read_in_browser(page, f"{url}/cases/turned{i}.jpg")
+        right += python["text"].split("\n") == truth
+        assert browser["text"] == python["text"]
+        for a, b in zip(browser["boxes"], python["boxes"], strict=True):
+            assert a == pytest.approx(b, abs=2)
+    assert right >= 3  # read the right way up, not merely the same way
 
 
 def test_site_reads_a_thin_1_among_digits_as_recognize_does(site, page):

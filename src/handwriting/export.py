@@ -80,6 +80,7 @@ SITE_FILES = (
     "favicon.svg",
     "reader/imaging.js",
     "reader/network.js",
+    "reader/orient.js",
     "reader/pixelated.js",
     "reader/read.js",
     "reader/rings.js",

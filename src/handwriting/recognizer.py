@@ -19,6 +19,7 @@ import numpy as np
 from .errors import HandwritingError, ModelFileError
 from .imaging.load import MAX_PIXELS, ImageSource, load_picture, pages
 from .imaging.normalize import FIELD, looks_like_a_one
+from .imaging.orient import turn, unturn
 from .imaging.page import Page, read_page, whole_digit
 from .imaging.segment import Box, Digit, Separator
 from .model import Model
@@ -31,6 +32,15 @@ N_DIGITS = 10
 # A lone thin straight upright stroke is read as 1 unless the network gives "not a digit"
 # at least this probability (chosen on the validation stand-ins; BENCHMARKS.md).
 LONE_ONE_AT = 0.9
+# A picture is read turned only where its marks read surer by this much evidence: the sum,
+# over the marks, of the log of the best digit's probability (natural log; chosen on the
+# validation pages, where 0.5 to 2 keep every upright page as it is).
+TURN_MARGIN = 2.0
+# Below this mean probability of the best digits, the marks are also tried upside down.
+UPSIDE_DOWN_BELOW = 0.97
+# A picture is turned only where it holds this many marks read turned: a lone mark turned
+# (a shoe, a letter m) reads as some digit too easily, and one or two say little.
+TURN_MARKS = 3
 
 
 @dataclass
@@ -224,6 +234,7 @@ class Found:
     scale: tuple[float, float]
     size: tuple[int, int]
     gray: np.ndarray  # the working image, for reading rejected marks together (``_together``)
+    quarters: int = 0  # quarter turns, counter-clockwise, given to the working image before reading
 
     @property
     def pixels(self) -> np.ndarray:
@@ -233,9 +244,9 @@ class Found:
         return np.stack([d.pixels for d in self.page.digits])
 
     def box(self, b: Box) -> Box:
-        """A box in the working image as a box in the picture's own pixels."""
+        """A box in the (turned) working image as a box in the picture's own pixels."""
         (sx, sy), (width, height) = self.scale, self.size
-        x0, y0, x1, y1 = b
+        x0, y0, x1, y1 = unturn(b, self.gray.shape, self.quarters)
         return (
             int(np.floor(x0 * sx)),
             int(np.floor(y0 * sy)),
@@ -244,7 +255,41 @@ class Found:
         )
 
     def read(self, proba: np.ndarray, model: Model, threshold: float, top_k: int) -> Recognition:
-        """The result, from the network's probabilities for ``pixels``, in order."""
+        """The result, from the network's probabilities for ``pixels``, in order; read the
+        other way up where the picture lies on its side or upside down (see ``_turned``)."""
+        turned = self._turned(proba, model)
+        if turned is not None:
+            return turned[0]._read(turned[1], model, threshold, top_k)
+        return self._read(proba, model, threshold, top_k)
+
+    def _turned(self, proba: np.ndarray, model: Model) -> tuple[Found, np.ndarray] | None:
+        """The picture turned and found again, with its probabilities, where its marks read
+        surer that way by TURN_MARGIN (``_evidence``). Tried a quarter turn either way when
+        its pieces of ink are mostly wider than tall (digits lying on their side); upside down
+        when its marks read unsure and each of them reads surer turned over. None where the
+        picture is best read as it is, or turned holds fewer than TURN_MARKS marks, or where
+        the network calls every mark "not a digit"."""
+        if self.quarters or not self.page.digits or (model.decide(proba) == model.reject_class).all():
+            return None  # (marks that are each no digit are read together first: ``_together``)
+        if self.page.sideways:
+            tries: tuple[int, ...] = (1, 3)
+        elif np.exp(np.mean(_best_digit(proba))) < UPSIDE_DOWN_BELOW and (
+            _evidence(model.predict_proba(self.pixels[:, ::-1, ::-1])) > _evidence(proba)
+        ):
+            tries = (2,)
+        else:
+            return None
+        best, bar = None, _evidence(proba) + TURN_MARGIN
+        for quarters in tries:
+            gray = turn(self.gray, quarters)
+            found = Found(read_page(gray, model.predict_proba), self.scale, self.size, gray, quarters)
+            p = model.predict_proba(found.pixels) if found.page.digits else np.zeros((0, N_DIGITS))
+            if len(p) >= TURN_MARKS and _evidence(p) > bar:
+                best, bar = (found, p), _evidence(p)
+        return best
+
+    def _read(self, proba: np.ndarray, model: Model, threshold: float, top_k: int) -> Recognition:
+        """The result of the picture as it is found."""
         out = Recognition(rejected=[Rejected(self.box(b), why) for b, why in self.page.rejected])
         reading = {id(d): i for i, d in enumerate(self.page.digits)}
         proba = _second_look(self.page.digits, proba, model, threshold, self.page.give_back_faint)
@@ -285,6 +330,17 @@ def find(image: ImageSource, model: Model, max_pixels: int = MAX_PIXELS) -> Foun
     gray, (width, height) = load_picture(image, max_pixels)
     page = read_page(gray, model.predict_proba)
     return Found(page, (width / gray.shape[1], height / gray.shape[0]), (width, height), gray)
+
+
+def _best_digit(proba: np.ndarray) -> np.ndarray:
+    """log P(the likeliest digit), for each mark."""
+    return np.log(np.maximum(proba[:, :N_DIGITS].max(axis=1), 1e-9))
+
+
+def _evidence(proba: np.ndarray) -> float:
+    """How well a reading explains the marks as digits: the sum over them of log P(the
+    likeliest digit), the log-likelihood of the reading were the marks independent."""
+    return float(_best_digit(proba).sum())
 
 
 def _read_line(

@@ -36,6 +36,7 @@ from .faint import faint_ink, give_back_faint
 from .ink import FAINT, MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import WORK, stroke_width, to_mnist
+from .orient import looks_sideways
 from .pixelated import unpixelate
 from .rules import LONG, remove_lines, straight
 from .segment import ALONE, Box, Classifier, Digit, Segmented, one_digit, segment_line
@@ -63,6 +64,7 @@ class Page:
 
     lines: list[Segmented] = field(default_factory=list)
     rejected: list[tuple[Box, str]] = field(default_factory=list)
+    sideways: bool = False  # its pieces are mostly wider than tall, as digits on their side
     _faint: Callable[[list[Digit]], None] | None = field(default=None, repr=False)
 
     def give_back_faint(self, digits: list[Digit]) -> None:
@@ -200,6 +202,7 @@ def _read(measured: _Measured, classify: Classifier | None) -> Page:
     def whole(members: np.ndarray) -> Digit:
         return one_digit(ink, labels, boxes, list(members))
 
+    page.sideways = looks_sideways(boxes[keep])
     lines = [keep[line] for line in group_lines(boxes[keep], height)]
     for members, decided in _join_halves(lines, segment, whole, boxes, classify):
         if (boxes[members, 3] - boxes[members, 1]).max() < ALONE * height:  # no digit-sized mark

@@ -1,6 +1,7 @@
 """Pages drawn by the project, for tests and benchmarks: lines of numbers made from given
 digit images, on plain or ruled paper, underlined, framed, circled or in a form's boxes,
-with separators, touching pairs, and the conditions of a phone photo.
+with separators, touching pairs, the conditions of a phone photo, or turned the wrong way
+up with no EXIF tag to say so.
 
 ``draw_page(kind, glyph, rng)`` returns the picture (JPEG bytes) and the true text, one
 string per line. ``glyph(c)`` gives a 28x28 ink image (ink = 1) of digit ``c``, drawn
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-KINDS = ("plain", "ruled", "underlined", "framed", "circled", "boxes", "separators", "touching")
+KINDS = ("plain", "ruled", "underlined", "framed", "circled", "boxes", "separators", "touching", "turned")
 Glyph = Callable[[str], np.ndarray]
 
 
@@ -62,13 +63,13 @@ def draw_page(
             cv2.ellipse(canvas, centre, axes, 0, 0, 360, 1.0, pen)
     if not photo:
         return _jpeg(_paper(canvas, 245, 20, rng, lighting=False), 95), texts
-    return _as_photo(canvas, rng), texts
+    return _as_photo(canvas, rng, tagged=kind != "turned"), texts
 
 
 def _texts(kind: str, rng: np.random.Generator) -> list[str]:
     """The true lines of a page of ``kind``."""
     digits = lambda n: "".join(str(d) for d in rng.integers(0, 10, n))  # noqa: E731
-    if kind in ("plain", "ruled"):
+    if kind in ("plain", "ruled", "turned"):
         return [digits(int(rng.integers(1, 9))) for _ in range(int(rng.integers(1, 13)))]
     if kind == "separators":
         forms = [
@@ -166,9 +167,11 @@ def _paper(
     return (paper * light + (pen - paper * light) * canvas).astype(np.float32)
 
 
-def _as_photo(canvas: np.ndarray, rng: np.random.Generator) -> bytes:
+def _as_photo(canvas: np.ndarray, rng: np.random.Generator, tagged: bool = True) -> bytes:
     """The page as a phone would see it: enlarged, slightly rotated and in perspective, uneven
-    light, noise, blur, JPEG, and sometimes an EXIF orientation tag to be honoured."""
+    light, noise, blur, JPEG, and sometimes an EXIF orientation tag to be honoured; not
+    ``tagged``, always stored turned (a quarter either way, or upside down) with no tag to
+    say so, as a scan fed the wrong way up."""
     zoom = rng.uniform(1.0, 2.5)
     h, w = canvas.shape
     big = cv2.resize(canvas, (int(w * zoom), int(h * zoom)), interpolation=cv2.INTER_CUBIC).clip(0, 1)
@@ -184,14 +187,14 @@ def _as_photo(canvas: np.ndarray, rng: np.random.Generator) -> bytes:
     grey += rng.normal(0, rng.uniform(0, 8), grey.shape).astype(np.float32)
     grey = cv2.GaussianBlur(grey, (0, 0), rng.uniform(0.3, 1.0) * zoom)
     image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
-    orientation = int(rng.choice([1, 1, 3, 6, 8]))
+    orientation = int(rng.choice([1, 1, 3, 6, 8] if tagged else [3, 6, 8]))
     if orientation != 1:  # stored turned, with the tag that says how to turn it back
         image = image.transpose(
             {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[
                 orientation
             ]
         )
-    return _jpeg(image, int(rng.integers(50, 95)), orientation)
+    return _jpeg(image, int(rng.integers(50, 95)), orientation if tagged else 1)
 
 
 def _jpeg(image: Image.Image | np.ndarray, quality: int, orientation: int = 1) -> bytes:

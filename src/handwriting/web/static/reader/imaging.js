@@ -1,9 +1,10 @@
 // From a grayscale picture to lines of 28x28 digits, in the browser: the same steps, constants
 // and rules as the Python package's imaging/ (ink.py, page.py, lines.py, segment.py,
-// normalize.py; rules.py is rules.js, page.py's rings rings.js, pixelated.py pixelated.js), each
-// function named after the one it follows. Images are
+// normalize.py; rules.py is rules.js, page.py's rings rings.js, pixelated.py pixelated.js,
+// orient.py orient.js), each function named after the one it follows. Images are
 // {w, h, data: Float32Array} row by row; masks the same with a Uint8Array.
 
+import { looksSideways } from "./orient.js";
 import { unpixelate } from "./pixelated.js";
 import { removeRings } from "./rings.js";
 import { andNot, LONG, pageLines, removeLines } from "./rules.js";
@@ -377,6 +378,7 @@ function read(measured, classify) {
     if (a >= MIN_PIECE * largest) keep.push(i);
     else if (a >= 0.25 * sw * sw) page.rejected.push([boxes[i].slice(), "too small"]);
   });
+  page.sideways = looksSideways(keep.map((i) => boxes[i]));  // digits lying on their side?
   const segment = (members) => segmentLine(ink, pieces, members, classify, 0.3 * sw * sw);
   const lines = groupLines(keep.map((i) => boxes[i]), height).map((line) => line.map((j) => keep[j]));
   for (const [members, decided] of joinHalves(lines, segment, ink, pieces, classify)) {

@@ -5,10 +5,12 @@
 
 import { FIELD, looksLikeAOne, readPage, resizeArea, pyRound, wholeDigit } from "./imaging.js";
 import { Network } from "./network.js";
+import { turn, unturn } from "./orient.js";
 
 export const FORMAT_VERSION = 2;
 const WORK_SIZE = 1024, THRESHOLD = 0.5, UNKNOWN = "?", N_DIGITS = 10;
 const LONE_ONE_AT = 0.9;  // recognizer.LONE_ONE_AT
+const TURN_MARGIN = 2.0, UPSIDE_DOWN_BELOW = 0.97, TURN_MARKS = 3;  // recognizer's
 const MAX_PIXELS = 40_000_000;  // as load.py: a larger picture is refused, not read
 
 export class Reader {
@@ -37,13 +39,14 @@ export class Reader {
   // RGBA bytes (as ImageData holds them) -> the result
   readRGBA(rgba, width, height, topK = 3) {
     const gray = reduced(grayOf(rgba, width, height));
-    const page = readPage(gray, (images) => this.network.predictProba(images));
-    const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
-    const spec = this.network.spec;
-    const first = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
-    const proba = readOnes(digits, this.secondLook(digits, first, page.giveBackFaint), spec.reject_class, spec.reject_at);
+    const asIs = this.find(gray, 0), found = this.turned(asIs) || asIs;
+    const { page, digits } = found, spec = this.network.spec;
+    const proba = readOnes(digits, this.secondLook(digits, found.proba, page.giveBackFaint), spec.reject_class, spec.reject_at);
     const [sx, sy] = [width / gray.w, height / gray.h];
-    const box = (b) => [Math.floor(b[0] * sx), Math.floor(b[1] * sy), Math.min(width, Math.ceil(b[2] * sx)), Math.min(height, Math.ceil(b[3] * sy))];
+    const box = (b) => {  // a box of the (turned) working image in the picture's own pixels
+      const [x0, y0, x1, y1] = unturn(b, [found.gray.h, found.gray.w], found.quarters);
+      return [Math.floor(x0 * sx), Math.floor(y0 * sy), Math.min(width, Math.ceil(x1 * sx)), Math.min(height, Math.ceil(y1 * sy))];
+    };
     const out = { lines: [], rejected: page.rejected.map(([b, reason]) => ({ box: box(b), reason })) };
     let next = 0;
     for (const segmented of page.lines) {
@@ -51,7 +54,7 @@ export class Reader {
       next += segmented.items.filter((it) => it.kind === "digit").length;
       if (line) out.lines.push(line);
     }
-    if (!out.lines.length && digits.length >= 2) this.together(gray, digits, topK, out, box);
+    if (!out.lines.length && digits.length >= 2) this.together(found.gray, digits, topK, out, box);
     const every = (key) => out.lines.flatMap((l) => l[key]);
     return {
       version: FORMAT_VERSION,
@@ -65,6 +68,36 @@ export class Reader {
       probabilities: every("probabilities"),
       images: typeof document === "undefined" ? [] : every("pixels").map(dataURL),  // none in Node or a worker
     };
+  }
+
+  // recognizer.find: the working image (turned `quarters` times), its page, its digits and their
+  // first probabilities
+  find(gray, quarters) {
+    const page = readPage(gray, (images) => this.network.predictProba(images));
+    const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
+    const proba = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
+    return { gray, quarters, page, digits, proba };
+  }
+
+  // recognizer.Found._turned: the picture found again turned where its marks read surer that way
+  // by TURN_MARGIN (evidence: the sum of log P(best digit)): a quarter turn either way when its
+  // pieces lie on their side, upside down when they read unsure and surer turned over; not when
+  // every mark is "not a digit"
+  turned(found) {
+    const spec = this.network.spec, reject = spec.reject_class;
+    if (found.quarters || !found.digits.length) return null;
+    if (reject !== null && found.proba.every((r) => r[reject] >= spec.reject_at)) return null;  // read together first
+    let tries;
+    if (found.page.sideways) tries = [1, 3];
+    else if (Math.exp(mean(found.proba.map(logBest))) < UPSIDE_DOWN_BELOW
+      && evidence(this.network.predictProba(found.digits.map((d) => Float32Array.from(d.pixels).reverse()))) > evidence(found.proba)) tries = [2];
+    else return null;
+    let best = null, bar = evidence(found.proba) + TURN_MARGIN;
+    for (const quarters of tries) {
+      const again = this.find(turn(found.gray, quarters), quarters);
+      if (again.proba.length >= TURN_MARKS && evidence(again.proba) > bar) [best, bar] = [again, evidence(again.proba)];
+    }
+    return best;
   }
 
   // recognizer._second_look: a digit read unsure or called "not a digit" is read again from its
@@ -131,6 +164,9 @@ export class Reader {
 
 const round4 = (v) => Math.round(v * 1e4) / 1e4;
 const bestDigit = (r) => Math.max(...Array.from(r.slice(0, N_DIGITS)));
+const logBest = (r) => Math.log(Math.max(bestDigit(r), 1e-9));  // recognizer._best_digit
+const evidence = (rows) => rows.reduce((sum, r) => sum + logBest(r), 0);  // recognizer._evidence
+const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
 
 // recognizer._read_ones: a mark the network calls "not a digit" but reads best as 1 is a 1 if
 // it is one thin straight upright stroke, on a picture that holds other digits whatever the
