@@ -34,7 +34,7 @@ N_DIGITS = 10
 LONE_ONE_AT = 0.9
 # A picture is read turned only where its marks read surer by this much evidence: the sum,
 # over the marks, of the log of the best digit's probability (natural log; chosen on the
-# validation pages, where 0.5 to 2 keep every upright page as it is).
+# validation pages, where upright pages gained at most 1.9 by a turn: BENCHMARKS.md).
 TURN_MARGIN = 2.0
 # Below this mean probability of the best digits, the marks are also tried upside down.
 UPSIDE_DOWN_BELOW = 0.97
@@ -266,26 +266,27 @@ class Found:
         """The picture turned and found again, with its probabilities, where its marks read
         surer that way by TURN_MARGIN (``_evidence``). Tried a quarter turn either way when
         its pieces of ink are mostly wider than tall (digits lying on their side); upside down
-        when its marks read unsure and each of them reads surer turned over. None where the
+        when its marks read unsure and their images read surer turned over. None where the
         picture is best read as it is, or turned holds fewer than TURN_MARKS marks, or where
         the network calls every mark "not a digit"."""
         if self.quarters or not self.page.digits or (model.decide(proba) == model.reject_class).all():
             return None  # (marks that are each no digit are read together first: ``_together``)
+        as_is = _evidence(proba)
         if self.page.sideways:
             tries: tuple[int, ...] = (1, 3)
         elif np.exp(np.mean(_best_digit(proba))) < UPSIDE_DOWN_BELOW and (
-            _evidence(model.predict_proba(self.pixels[:, ::-1, ::-1])) > _evidence(proba)
+            _evidence(model.predict_proba(self.pixels[:, ::-1, ::-1])) > as_is
         ):
             tries = (2,)
         else:
             return None
-        best, bar = None, _evidence(proba) + TURN_MARGIN
+        best, bar = None, as_is + TURN_MARGIN
         for quarters in tries:
             gray = turn(self.gray, quarters)
             found = Found(read_page(gray, model.predict_proba), self.scale, self.size, gray, quarters)
             p = model.predict_proba(found.pixels) if found.page.digits else np.zeros((0, N_DIGITS))
-            if len(p) >= TURN_MARKS and _evidence(p) > bar:
-                best, bar = (found, p), _evidence(p)
+            if len(p) >= TURN_MARKS and (evidence := _evidence(p)) > bar:
+                best, bar = (found, p), evidence
         return best
 
     def _read(self, proba: np.ndarray, model: Model, threshold: float, top_k: int) -> Recognition:
