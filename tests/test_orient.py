@@ -7,6 +7,7 @@ import pytest
 import handwriting
 from handwriting import recognizer
 from handwriting.imaging.orient import looks_sideways, turn, unturn
+from handwriting.imaging.page import read_page
 from handwriting.imaging.synthetic import render
 
 
@@ -60,3 +61,22 @@ def test_upright_touching_pairs_are_read_as_they_are(number, gap, monkeypatch):
     read = handwriting.recognize(picture)
     monkeypatch.setattr(recognizer, "TURN_MARGIN", np.inf)
     assert read.as_dict() == handwriting.recognize(picture).as_dict()
+
+
+def test_a_page_on_its_side_is_first_read_without_cutting_its_digits():
+    # every digit on its side is wide: cut where the network reads it best, it would be shown
+    # to the network in dozens of pieces, for a reading that the turned one replaces
+    model = recognizer.load_model()
+    picture = render("94817362", rng=np.random.default_rng(2)).rotate(90, expand=True, fillcolor=255)
+    gray = np.asarray(picture, np.float32) / 255
+    shown = []
+
+    def classify(images):
+        shown.append(len(images))
+        return model.predict_proba(images)
+
+    first = read_page(gray, classify, cut_sideways=False)
+    assert first.sideways and not first.cut and not shown
+    cut = read_page(gray, classify)
+    assert cut.sideways and cut.cut and sum(shown) > 8 * 10
+    assert handwriting.recognize(picture).text == "94817362"

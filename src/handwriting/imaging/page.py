@@ -65,6 +65,7 @@ class Page:
     lines: list[Segmented] = field(default_factory=list)
     rejected: list[tuple[Box, str]] = field(default_factory=list)
     sideways: bool = False  # its pieces are mostly wider than tall, as digits on their side
+    cut: bool = True  # touching digits were cut where the classifier reads them best
     _faint: Callable[[list[Digit]], None] | None = field(default=None, repr=False)
 
     def give_back_faint(self, digits: list[Digit]) -> None:
@@ -78,10 +79,14 @@ class Page:
         return [it for line in self.lines for it in line.items if isinstance(it, Digit)]
 
 
-def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
+def read_page(gray: np.ndarray, classify: Classifier | None = None, cut_sideways: bool = True) -> Page:
     """The lines of digits in a grayscale picture (H, W) in [0, 1]; see the module's steps.
     Boxes are in the picture's pixels. Large writing is read at a smaller scale (digits
-    about TARGET pixels tall): the network sees 20x20 pixels of it anyway."""
+    about TARGET pixels tall): the network sees 20x20 pixels of it anyway. With
+    ``cut_sideways`` False, a page whose pieces lie on their side (``Page.sideways``) is read
+    without ``classify`` (``Page.cut`` False): every digit on its side is wide, and cutting
+    each where the classifier reads it best would show it some 70 pieces a digit, for a
+    reading that only serves to compare with the page turned upright."""
     gray = unpixelate(gray)
     scale = _working_scale(gray)
     measured = _measure(_scaled(gray, scale))
@@ -92,7 +97,7 @@ def read_page(gray: np.ndarray, classify: Classifier | None = None) -> Page:
         measured = _measure(_scaled(gray, scale))
     if measured is None:
         return Page()
-    page = _read(measured, classify)
+    page = _read(measured, classify, cut_sideways)
     if scale == 1.0:
         return page
     (h, w), (sh, sw) = gray.shape, measured.ink.shape
@@ -172,7 +177,7 @@ def _rescaled(page: Page, scale: tuple[float, float], size: tuple[int, int]) -> 
     return page
 
 
-def _read(measured: _Measured, classify: Classifier | None) -> Page:
+def _read(measured: _Measured, classify: Classifier | None, cut_sideways: bool = True) -> Page:
     """``read_page`` at the working scale, from steps 1 and 2 done there."""
     ink, mask, sw, height = measured.ink, measured.mask, measured.sw, measured.height
     pieces = measured.pieces  # computed again below only where the mask changes
@@ -195,6 +200,9 @@ def _read(measured: _Measured, classify: Classifier | None) -> Page:
     # below that, a mark of a quarter of a stroke width squared or more is reported; smaller is grain
     specks = np.flatnonzero((area < MIN_PIECE * area.max()) & (area >= 0.25 * sw * sw))
     page.rejected += [(_box(boxes[i]), "too small") for i in specks]
+    page.sideways = looks_sideways(boxes[keep])
+    if page.sideways and not cut_sideways:
+        classify, page.cut = None, False
 
     def segment(members: np.ndarray) -> Segmented:
         return segment_line(ink, labels, boxes, area, members, classify, dot=0.3 * sw * sw)
@@ -202,7 +210,6 @@ def _read(measured: _Measured, classify: Classifier | None) -> Page:
     def whole(members: np.ndarray) -> Digit:
         return one_digit(ink, labels, boxes, list(members))
 
-    page.sideways = looks_sideways(boxes[keep])
     lines = [keep[line] for line in group_lines(boxes[keep], height)]
     for members, decided in _join_halves(lines, segment, whole, boxes, classify):
         if (boxes[members, 3] - boxes[members, 1]).max() < ALONE * height:  # no digit-sized mark

@@ -292,7 +292,9 @@ export function wholeDigit(gray, [x0, y0, x1, y1]) {
   return { kind: "digit", box: [x0, y0, x1, y1], pixels: toMnist(patch) };
 }
 
-export function readPage(gray, classify) {
+// cutSideways false: a page whose pieces lie on their side is read without classify
+// (page.cut false), for comparing with it turned (page.py's read_page)
+export function readPage(gray, classify, cutSideways = true) {
   gray = unpixelate(gray);
   let scale = workingScale(gray), measured = measure(scaled(gray, scale));
   // on the coarse copy digits close to a frame merge with it: measured where they stand apart
@@ -300,8 +302,8 @@ export function readPage(gray, classify) {
     scale = Math.min(1, (scale * TARGET) / measured.height);
     measured = measure(scaled(gray, scale));
   }
-  if (!measured) return { lines: [], rejected: [] };
-  const page = read(measured, classify);
+  if (!measured) return { lines: [], rejected: [], cut: true };
+  const page = read(measured, classify, cutSideways);
   if (scale === 1) return page;
   const [sx, sy] = [gray.w / measured.ink.w, gray.h / measured.ink.h];
   const big = (b) => [Math.trunc(b[0] * sx), Math.trunc(b[1] * sy), Math.min(gray.w, Math.ceil(b[2] * sx)), Math.min(gray.h, Math.ceil(b[3] * sy))];
@@ -355,8 +357,8 @@ function medianHeight(heights, area, sw) {
   return Math.max(median(heights.filter((_, i) => area[i] >= least)), 8.0 / LONG);
 }
 
-function read(measured, classify) {
-  const page = { lines: [], rejected: [] }, { ink, sw } = measured;
+function read(measured, classify, cutSideways) {
+  const page = { lines: [], rejected: [], cut: true }, { ink, sw } = measured;
   let { mask, pieces, height } = measured;
   if (Math.max(mask.w, mask.h) >= PAGE * sw) {  // room for lines and rings besides the writing
     const [unringed, circles] = removeRings(mask, sw, height, pieces);
@@ -379,6 +381,7 @@ function read(measured, classify) {
     else if (a >= 0.25 * sw * sw) page.rejected.push([boxes[i].slice(), "too small"]);
   });
   page.sideways = looksSideways(keep.map((i) => boxes[i]));  // digits lying on their side?
+  if (page.sideways && !cutSideways) [classify, page.cut] = [null, false];
   const segment = (members) => segmentLine(ink, pieces, members, classify, 0.3 * sw * sw);
   const lines = groupLines(keep.map((i) => boxes[i]), height).map((line) => line.map((j) => keep[j]));
   for (const [members, decided] of joinHalves(lines, segment, ink, pieces, classify)) {

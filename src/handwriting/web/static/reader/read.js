@@ -10,7 +10,7 @@ import { turn, unturn } from "./orient.js";
 export const FORMAT_VERSION = 2;
 const WORK_SIZE = 1024, THRESHOLD = 0.5, UNKNOWN = "?", N_DIGITS = 10;
 const LONE_ONE_AT = 0.9;  // recognizer.LONE_ONE_AT
-const TURN_MARGIN = 2.0, UPSIDE_DOWN_BELOW = 0.97, TURN_MARKS = 3;  // recognizer's
+const TURN_MARGIN = 2.0, UPSIDE_DOWN_BELOW = 0.97, TURN_MARKS = 3, TURN_SURE = 0.5;  // recognizer's
 const MAX_PIXELS = 40_000_000;  // as load.py: a larger picture is refused, not read
 
 export class Reader {
@@ -39,7 +39,7 @@ export class Reader {
   // RGBA bytes (as ImageData holds them) -> the result
   readRGBA(rgba, width, height, topK = 3) {
     const gray = reduced(grayOf(rgba, width, height));
-    const asIs = this.find(gray, 0), found = this.turned(asIs) || asIs;
+    const found = this.oriented(this.find(gray, 0, false));
     const { page, digits } = found, spec = this.network.spec;
     const proba = readOnes(digits, this.secondLook(digits, found.proba, page.giveBackFaint), spec.reject_class, spec.reject_at);
     const [sx, sy] = [width / gray.w, height / gray.h];
@@ -71,33 +71,37 @@ export class Reader {
   }
 
   // recognizer.find: the working image (turned `quarters` times), its page, its digits and their
-  // first probabilities
-  find(gray, quarters) {
-    const page = readPage(gray, (images) => this.network.predictProba(images));
+  // first probabilities (cutSideways: as read_page's)
+  find(gray, quarters, cutSideways = true) {
+    const page = readPage(gray, (images) => this.network.predictProba(images), cutSideways);
     const digits = page.lines.flatMap((line) => line.items.filter((it) => it.kind === "digit"));
     const proba = digits.length ? this.network.predictProba(digits.map((d) => d.pixels)) : [];
     return { gray, quarters, page, digits, proba };
   }
 
-  // recognizer.Found._turned: the picture found again turned where its marks read surer that way
-  // by TURN_MARGIN (evidence: the sum of log P(best digit)): a quarter turn either way when its
-  // pieces lie on their side, upside down when they read unsure and surer turned over; not when
-  // every mark is "not a digit"
-  turned(found) {
+  // recognizer.Found._oriented: the picture found again turned where its marks read surer that
+  // way by TURN_MARGIN (evidence: the sum of log P(best digit)): a quarter turn either way when
+  // its pieces lie on their side, upside down when they read unsure and surer turned over; not
+  // when every mark is "not a digit". A page on its side, first found uncut, keeps a turn that
+  // beats that reading and reads TURN_SURE; else it is found again with its pieces cut, and a turn
+  // must beat that reading (tried then if the uncut reading tried none).
+  oriented(found) {
+    const turns = this.tries(found).map((quarters) => this.find(turn(found.gray, quarters), quarters));
+    const best = surest(turns, found.proba);
+    if (found.page.cut || (best && meanBest(best.proba) >= TURN_SURE)) return best || found;
+    const again = this.find(found.gray, 0);
+    const tried = turns.length ? turns : this.tries(again).map((quarters) => this.find(turn(found.gray, quarters), quarters));
+    return surest(tried, again.proba) || again;
+  }
+
+  tries(found) {  // recognizer.Found._tries
     const spec = this.network.spec, reject = spec.reject_class;
-    if (found.quarters || !found.digits.length) return null;
-    if (reject !== null && found.proba.every((r) => r[reject] >= spec.reject_at)) return null;  // read together first
-    let tries;
-    if (found.page.sideways) tries = [1, 3];
-    else if (Math.exp(mean(found.proba.map(logBest))) < UPSIDE_DOWN_BELOW
-      && evidence(this.network.predictProba(found.digits.map((d) => Float32Array.from(d.pixels).reverse()))) > evidence(found.proba)) tries = [2];
-    else return null;
-    let best = null, bar = evidence(found.proba) + TURN_MARGIN;
-    for (const quarters of tries) {
-      const again = this.find(turn(found.gray, quarters), quarters);
-      if (again.proba.length >= TURN_MARKS && evidence(again.proba) > bar) [best, bar] = [again, evidence(again.proba)];
-    }
-    return best;
+    if (found.quarters || !found.digits.length) return [];
+    if (reject !== null && found.proba.every((r) => r[reject] >= spec.reject_at)) return [];  // read together first
+    if (found.page.sideways) return [1, 3];
+    if (meanBest(found.proba) < UPSIDE_DOWN_BELOW
+      && evidence(this.network.predictProba(found.digits.map((d) => Float32Array.from(d.pixels).reverse()))) > evidence(found.proba)) return [2];
+    return [];
   }
 
   // recognizer._second_look: a digit read unsure or called "not a digit" is read again from its
@@ -167,6 +171,17 @@ const bestDigit = (r) => Math.max(...Array.from(r.slice(0, N_DIGITS)));
 const logBest = (r) => Math.log(Math.max(bestDigit(r), 1e-9));  // recognizer._best_digit
 const evidence = (rows) => rows.reduce((sum, r) => sum + logBest(r), 0);  // recognizer._evidence
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+const meanBest = (rows) => Math.exp(mean(rows.map(logBest)));  // recognizer._mean_best
+
+// recognizer._surest: the turned reading with the most evidence, if it holds TURN_MARKS marks or
+// more and beats the reading as it is (rows) by TURN_MARGIN; else null
+function surest(turns, rows) {
+  let best = null, bar = evidence(rows) + TURN_MARGIN;
+  for (const again of turns) {
+    if (again.proba.length >= TURN_MARKS && evidence(again.proba) > bar) [best, bar] = [again, evidence(again.proba)];
+  }
+  return best;
+}
 
 // recognizer._read_ones: a mark the network calls "not a digit" but reads best as 1 is a 1 if
 // it is one thin straight upright stroke, on a picture that holds other digits whatever the
