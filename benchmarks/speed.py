@@ -9,7 +9,8 @@ timing), decoding included, on fixed pictures the project draws:
 
 With ``--compare``, the same pictures are also timed with the package in OLD_SRC (the ``src``
 folder of another checkout, e.g. made by ``git worktree add /tmp/old <commit>``), each in its
-own process, runs interleaved, and the ratio new / old printed.
+own process, runs interleaved, and the ratio new / old printed. The pictures are drawn once,
+by this checkout, and handed to both (an old checkout may draw differently).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -58,12 +61,12 @@ def pictures() -> dict[str, bytes]:
     return out
 
 
-def time_here(repeat: int) -> dict[str, float]:
+def time_here(repeat: int, drawn: dict[str, bytes]) -> dict[str, float]:
     """Median milliseconds per picture with the handwriting package on sys.path."""
     import handwriting
 
     results = {}
-    for name, data in pictures().items():
+    for name, data in drawn.items():
         handwriting.recognize(data)  # warm: model loaded, caches filled
         times = []
         for _ in range(repeat):
@@ -74,13 +77,14 @@ def time_here(repeat: int) -> dict[str, float]:
     return results
 
 
-def run_in(src: str | None, repeat: int) -> dict[str, float]:
-    """``time_here`` in a fresh process whose package comes from ``src`` (None: this one)."""
+def run_in(src: str | None, repeat: int, folder: str) -> dict[str, float]:
+    """``time_here`` in a fresh process whose package comes from ``src`` (None: this one), on
+    the pictures saved in ``folder``."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.path.abspath(src)
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", "--repeat", str(repeat)],
+        [sys.executable, __file__, "--worker", folder, "--repeat", str(repeat)],
         env=env,
         capture_output=True,
         text=True,
@@ -94,16 +98,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds with --compare")
     parser.add_argument("--compare", metavar="OLD_SRC", help="also time the package in this src folder")
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(time_here(args.repeat)))
+        drawn = {name: Path(args.worker, f"{i}.bin").read_bytes() for i, name in enumerate(PICTURES)}
+        print(json.dumps(time_here(args.repeat, drawn)))
         return
     sources = [None] + ([args.compare] if args.compare else [])
     runs: dict[str | None, list[dict[str, float]]] = {s: [] for s in sources}
-    for _ in range(args.rounds if args.compare else 1):
-        for s in sources:
-            runs[s].append(run_in(s, args.repeat))
+    with tempfile.TemporaryDirectory() as folder:
+        for i, data in enumerate(pictures().values()):
+            Path(folder, f"{i}.bin").write_bytes(data)
+        for _ in range(args.rounds if args.compare else 1):
+            for s in sources:
+                runs[s].append(run_in(s, args.repeat, folder))
     best = {s: {p: min(r[p] for r in rs) for p in PICTURES} for s, rs in runs.items()}
     header = f"{'picture':<28} {'this (ms)':>10}"
     if args.compare:

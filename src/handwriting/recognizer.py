@@ -277,14 +277,17 @@ class Found:
         beat that reading (an upright page of touching pairs, each wider than tall, reads
         poorly uncut). The turns are tried then if the uncut reading tried none (its marks
         may all be "not a digit")."""
-        turns = [self._turn(quarters, model) for quarters in self._tries(proba, model)]
+        turns = self._turns(proba, model)
         best = _surest(turns, proba)
         if self.page.cut or (best is not None and _mean_best(best[1]) >= TURN_SURE):
             return best or (self, proba)
         again = Found(read_page(self.gray, model.predict_proba), self.scale, self.size, self.gray)
         proba = _classified(again, model)
-        turns = turns or [self._turn(quarters, model) for quarters in again._tries(proba, model)]
-        return _surest(turns, proba) or (again, proba)
+        return _surest(turns or again._turns(proba, model), proba) or (again, proba)
+
+    def _turns(self, proba: np.ndarray, model: Model) -> list[tuple[Found, np.ndarray]]:
+        """The picture found again turned each way worth trying, with its probabilities."""
+        return [self._turn(quarters, model) for quarters in self._tries(proba, model)]
 
     def _tries(self, proba: np.ndarray, model: Model) -> tuple[int, ...]:
         """The quarter turns worth trying (``_oriented``)."""

@@ -86,12 +86,14 @@ export class Reader {
   // beats that reading and reads TURN_SURE; else it is found again with its pieces cut, and a turn
   // must beat that reading (tried then if the uncut reading tried none).
   oriented(found) {
-    const turns = this.tries(found).map((quarters) => this.find(turn(found.gray, quarters), quarters));
-    const best = surest(turns, found.proba);
+    const turns = this.turns(found), best = surest(turns, found.proba);
     if (found.page.cut || (best && meanBest(best.proba) >= TURN_SURE)) return best || found;
     const again = this.find(found.gray, 0);
-    const tried = turns.length ? turns : this.tries(again).map((quarters) => this.find(turn(found.gray, quarters), quarters));
-    return surest(tried, again.proba) || again;
+    return surest(turns.length ? turns : this.turns(again), again.proba) || again;
+  }
+
+  turns(found) {  // recognizer.Found._turns
+    return this.tries(found).map((quarters) => this.find(turn(found.gray, quarters), quarters));
   }
 
   tries(found) {  // recognizer.Found._tries
