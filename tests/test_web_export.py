@@ -66,6 +66,7 @@ def test_export_web_writes_the_page_its_reader_and_the_weights(site, capsys):
         "model.json",
         "static/app.js",
         "static/favicon.svg",
+        "static/reader/grid.js",
         "static/reader/imaging.js",
         "static/reader/network.js",
         "static/reader/orient.js",
@@ -211,6 +212,31 @@ def test_site_reads_pages_turned_without_a_tag_as_recognize_does(site, page):
         for a, b in zip(browser["boxes"], python["boxes"], strict=True):
             assert a == pytest.approx(b, abs=2)
     assert right >= 3  # read the right way up, not merely the same way
+
+
+def test_site_takes_off_squared_papers_grid_as_recognize_does(site, page):
+    """Pages on squared paper whose grid comes out in the ink mask: the grid is taken off in
+    the browser too, and the digits read as recognize reads them."""
+    out, url = site
+    rng = np.random.default_rng(3)
+    glyph = _glyph(rng)
+    (out / "cases").mkdir(exist_ok=True)
+    gridded = same = 0
+    for i in range(8):
+        data = draw_page("squared", glyph, rng)[0]
+        python = handwriting.recognize(data).as_dict()
+        if not any(r["reason"] == "grid" for r in python["rejected"]):
+            continue  # a grid too light to come out in the mask needs nothing
+        gridded += 1
+        (out / "cases" / f"squared{i}.jpg").write_bytes(data)
+        browser = _read_in_browser(page, f"{url}/cases/squared{i}.jpg")
+        grids = [
+            [r["box"] for r in result["rejected"] if r["reason"] == "grid"] for result in (browser, python)
+        ]
+        assert len(grids[0]) == 1 and grids[0][0] == pytest.approx(grids[1][0], abs=2)
+        same += browser["text"] == python["text"]
+    # (as for rules: a digit read near the '?' threshold may fall either side of it)
+    assert gridded >= 4 and same >= 3, f"{same} of {gridded} pages read the same"
 
 
 def test_site_reads_a_thin_1_among_digits_as_recognize_does(site, page):

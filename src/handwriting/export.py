@@ -78,6 +78,7 @@ SITE_FILES = (
     "app.js",
     "style.css",
     "favicon.svg",
+    "reader/grid.js",
     "reader/imaging.js",
     "reader/network.js",
     "reader/orient.js",

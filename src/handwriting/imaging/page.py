@@ -1,7 +1,8 @@
 """From a grayscale picture to lines of digits and separators: the whole way, top to bottom.
 
 0. a picture blown up with nearest-neighbour resampling made smooth again (``pixelated.py``);
-1. ink (``ink.py``): the ink map, whatever the polarity and lighting, and its mask;
+1. ink (``ink.py``): the ink map, whatever the polarity and lighting, and its mask; on
+   squared paper, the grid taken off both (``grid.py``);
 2. scale: the typical digit height and stroke width, from the connected components that are
    not straight lines, the page's own long lines taken off first (and judged again once step
    4 has taken off the others, if digits were joined to them); large writing is read at a
@@ -33,12 +34,13 @@ import cv2
 import numpy as np
 
 from .faint import faint_ink, give_back_faint
+from .grid import remove_grid
 from .ink import FAINT, MIN_CONTRAST, ink_map, ink_mask
 from .lines import group_lines
 from .normalize import WORK, stroke_width, to_mnist
 from .orient import looks_sideways
 from .pixelated import unpixelate
-from .rules import LONG, remove_lines, straight
+from .rules import LONG, rejoined, remove_lines, straight
 from .segment import ALONE, Box, Classifier, Digit, Segmented, one_digit, segment_line
 
 COARSE = 200  # the digits' size is judged on a copy at most this many pixels across
@@ -143,6 +145,7 @@ class _Measured:
     sw: float
     pieces: Components
     height: float
+    grid: Box | None = None  # the squared paper's grid, taken off ink and mask (grid.py)
 
 
 def _measure(gray: np.ndarray) -> _Measured | None:
@@ -150,11 +153,11 @@ def _measure(gray: np.ndarray) -> _Measured | None:
     ink = ink_map(gray)
     if float(ink.max()) < MIN_CONTRAST:
         return None
-    mask = ink_mask(ink)
+    ink, mask, grid = remove_grid(ink, ink_mask(ink))
     sw = stroke_width(mask)
     pieces = _components(mask)
     height = _digit_height(mask, sw, pieces)
-    return None if height is None else _Measured(ink, mask, sw, pieces, height)
+    return None if height is None else _Measured(ink, mask, sw, pieces, height, grid)
 
 
 def _rescaled(page: Page, scale: tuple[float, float], size: tuple[int, int]) -> Page:
@@ -193,6 +196,8 @@ def _read(measured: _Measured, classify: Classifier | None, cut_sideways: bool =
             unlined, removed = remove_lines(mask, height)
         mask = unlined
     page = Page(rejected=[(b, "frame") for b in circles] + [(line.box, line.reason) for line in removed])
+    if measured.grid is not None:
+        page.rejected.insert(0, (measured.grid, "grid"))
     n, labels, boxes, area = _components(mask) if circles or removed else pieces
     if n == 0:
         return page
@@ -303,7 +308,7 @@ def _digit_height(mask: np.ndarray, sw: float, pieces: Components) -> float | No
     long_runs, count = _page_lines(mask) if max(mask.shape) >= PAGE * sw else (None, 0)
     # Two or more such lines are printed; one alone may be a digit's stroke (the stem of a
     # large 1), whose removal would leave only its flag to measure.
-    for n, _, boxes, area in (_components(mask & ~long_runs) if count >= 2 else pieces, pieces):
+    for n, _, boxes, area in (_components(rejoined(mask, long_runs)) if count >= 2 else pieces, pieces):
         if n == 0:
             continue
         bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]

@@ -33,10 +33,11 @@ class Line:
     reason: str  # "rule", "underline", "frame" or "boxes"
 
 
-def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line]]:
+def remove_lines(mask: np.ndarray, height: float, sides: bool = True) -> tuple[np.ndarray, list[Line]]:
     """``mask`` without its straight lines, given the typical digit ``height`` in pixels,
-    and the lines removed."""
-    horizontal, vertical = _lines(mask, height)
+    and the lines removed; with ``sides`` False, no frame sides or box dividers (shorter
+    verticals between two lines: in a grid, a digit's stroke across one of its rows)."""
+    horizontal, vertical = _lines(mask, height, sides)
     if not (horizontal.any() or vertical.any()):
         return mask, []
     horizontal, vertical = straight(horizontal, mask), straight(vertical, mask)
@@ -48,12 +49,26 @@ def remove_lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, list[Line
     # line: the flat foot of a 2 standing on a rule is neither)
     kept = mask & ~lines
     kept &= ~_slivers(kept, lines, max(2, t // 2), longer=height)
-    # put back the pixels of a line that a stroke runs through
-    across_h = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((thick, 1), np.uint8)) > 0
-    across_v = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, thick), np.uint8)) > 0
-    kept |= (horizontal & across_h) | (vertical & across_v)
+    kept = _put_back(kept, horizontal, vertical, thick)
     kept &= ~_slivers(kept, lines & ~kept, thick)
     return kept, _describe(mask & ~kept, mask.shape, height)
+
+
+def rejoined(mask: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """``mask`` without ``lines`` (found roughly, horizontal or vertical), the strokes that
+    cross them joined again: a digit on squared paper is then one piece, not the pieces that
+    the grid cut it into."""
+    thick = max(3, 2 * _thickness(lines) + 3)
+    return _put_back(mask & ~lines, lines, lines, thick)
+
+
+def _put_back(kept: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray, thick: int) -> np.ndarray:
+    """``kept`` with the pixels of the lines that a stroke runs through put back: those of a
+    horizontal line with ink within ``thick`` above and below them, of a vertical line left
+    and right."""
+    across_h = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((thick, 1), np.uint8)) > 0
+    across_v = cv2.morphologyEx(kept.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, thick), np.uint8)) > 0
+    return kept | (horizontal & across_h) | (vertical & across_v)
 
 
 def straight(found: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -91,13 +106,13 @@ def _slivers(kept: np.ndarray, removed: np.ndarray, thick: int, longer: float = 
     return sliver[labels]
 
 
-def _lines(mask: np.ndarray, height: float) -> tuple[np.ndarray, np.ndarray]:
+def _lines(mask: np.ndarray, height: float, sides: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical line pixels: runs LONG digit heights long (2.5 for a vertical
-    on its own), and the shorter verticals whose two ends touch horizontal lines."""
+    on its own), and (``sides``) the shorter verticals whose two ends touch horizontal lines."""
     m8 = mask.astype(np.uint8)
     horizontal = runs(m8, max(int(LONG * height), 12), vertical=False)
     vertical = runs(m8, max(int(2.5 * height), 12), vertical=True)
-    if horizontal.any():
+    if sides and horizontal.any():
         vertical |= _sides(m8, horizontal, max(int(SIDE * height), 8))
     return horizontal, vertical
 

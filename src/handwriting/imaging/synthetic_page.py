@@ -1,7 +1,7 @@
 """Pages drawn by the project, for tests and benchmarks: lines of numbers made from given
-digit images, on plain or ruled paper, underlined, framed, circled or in a form's boxes,
-with separators, touching pairs, the conditions of a phone photo, or turned the wrong way
-up with no EXIF tag to say so.
+digit images, on plain, ruled or squared paper, underlined, framed, circled or in a form's
+boxes, with separators, touching pairs, the conditions of a phone photo, or turned the wrong
+way up with no EXIF tag to say so.
 
 ``draw_page(kind, glyph, rng)`` returns the picture (JPEG bytes) and the true text, one
 string per line. ``glyph(c)`` gives a 28x28 ink image (ink = 1) of digit ``c``, drawn
@@ -19,7 +19,18 @@ import cv2
 import numpy as np
 from PIL import Image
 
-KINDS = ("plain", "ruled", "underlined", "framed", "circled", "boxes", "separators", "touching", "turned")
+KINDS = (
+    "plain",
+    "ruled",
+    "underlined",
+    "framed",
+    "circled",
+    "boxes",
+    "separators",
+    "touching",
+    "turned",
+    "squared",
+)
 Glyph = Callable[[str], np.ndarray]
 
 
@@ -44,6 +55,12 @@ def draw_page(
             cv2.line(canvas, (0, y), (width - 1, y), 0.8, pen)
         x = margin // 2
         cv2.line(canvas, (x, 0), (x, height - 1), 0.8, pen)
+    elif kind == "squared":  # a printed grid, finer than the pen, that the writing ignores
+        cell, shade = int(rng.uniform(0.6, 1.2) * size), float(rng.uniform(0.2, 0.6))
+        for x in range(int(rng.integers(cell)), width, cell):
+            cv2.line(canvas, (x, 0), (x, height - 1), shade, 1)
+        for y in range(int(rng.integers(cell)), height, cell):
+            cv2.line(canvas, (0, y), (width - 1, y), shade, 1)
     for k, text in enumerate(texts):
         base = margin + k * pitch  # the digits' baseline
         x = margin + int(rng.uniform(0, 2) * size)
@@ -69,7 +86,7 @@ def draw_page(
 def _texts(kind: str, rng: np.random.Generator) -> list[str]:
     """The true lines of a page of ``kind``."""
     digits = lambda n: "".join(str(d) for d in rng.integers(0, 10, n))  # noqa: E731
-    if kind in ("plain", "ruled", "turned"):
+    if kind in ("plain", "ruled", "turned", "squared"):
         return [digits(int(rng.integers(1, 9))) for _ in range(int(rng.integers(1, 13)))]
     if kind == "separators":
         forms = [

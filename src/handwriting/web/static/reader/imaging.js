@@ -7,7 +7,8 @@
 import { looksSideways } from "./orient.js";
 import { unpixelate } from "./pixelated.js";
 import { removeRings } from "./rings.js";
-import { andNot, LONG, pageLines, removeLines } from "./rules.js";
+import { removeGrid } from "./grid.js";
+import { LONG, pageLines, rejoined, removeLines } from "./rules.js";
 
 // ---- small helpers: Python's round (halves to even), numpy's median and percentile ----
 export function pyRound(x) {
@@ -325,17 +326,18 @@ function workingScale(gray) {  // at most 1, judged on a copy at most COARSE pix
 
 // steps 1 and 2: the ink map and mask, stroke width, components and digit height (null: no ink)
 function measure(gray) {
-  const ink = inkMap(gray);
-  if (maxOf(ink.data) < MIN_CONTRAST) return null;
-  const mask = inkMask(ink), sw = strokeWidth(mask), pieces = components(mask), height = digitHeight(mask, sw, pieces);
-  return height === null ? null : { ink, mask, sw, pieces, height };
+  const first = inkMap(gray);
+  if (maxOf(first.data) < MIN_CONTRAST) return null;
+  const [ink, mask, grid] = removeGrid(first, inkMask(first));  // squared paper: its grid off
+  const sw = strokeWidth(mask), pieces = components(mask), height = digitHeight(mask, sw, pieces);
+  return height === null ? null : { ink, mask, sw, pieces, height, grid };
 }
 
 // the median height of the pieces that are not straight lines, the page's own lines taken
 // off first where it has two or more (page.py's _digit_height)
 function digitHeight(mask, sw, pieces) {
   const [longRuns, count] = Math.max(mask.w, mask.h) >= PAGE * sw ? pageLines(mask, sw) : [null, 0];
-  const tries = count >= 2 ? [components(andNot(mask, longRuns)), pieces] : [pieces];
+  const tries = count >= 2 ? [components(rejoined(mask, longRuns)), pieces] : [pieces];
   for (const { n, boxes, area } of tries) {
     if (!n) continue;
     const heights = [], areas = [];
@@ -358,7 +360,7 @@ function medianHeight(heights, area, sw) {
 }
 
 function read(measured, classify, cutSideways) {
-  const page = { lines: [], rejected: [], cut: true }, { ink, sw } = measured;
+  const page = { lines: [], rejected: measured.grid ? [[measured.grid, "grid"]] : [], cut: true }, { ink, sw } = measured;
   let { mask, pieces, height } = measured;
   if (Math.max(mask.w, mask.h) >= PAGE * sw) {  // room for lines and rings besides the writing
     const [unringed, circles] = removeRings(mask, sw, height, pieces);

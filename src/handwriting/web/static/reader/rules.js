@@ -51,10 +51,10 @@ function sides(mask, horizontal, length) {
   return out;
 }
 
-function lineMasks(mask, height) {
+function lineMasks(mask, height, withSides) {
   const horizontal = runs(mask, Math.max(Math.trunc(LONG * height), 12), false);
   let vertical = runs(mask, Math.max(Math.trunc(2.5 * height), 12), true);
-  if (some(horizontal)) vertical = or(vertical, sides(mask, horizontal, Math.max(Math.trunc(SIDE * height), 8)));
+  if (withSides && some(horizontal)) vertical = or(vertical, sides(mask, horizontal, Math.max(Math.trunc(SIDE * height), 8)));
   return [horizontal, vertical];
 }
 
@@ -179,21 +179,35 @@ function describe(removed, height) {
 }
 
 // the mask without its straight lines, given the digit height, and the lines removed
-export function removeLines(mask, height) {
-  const [foundH, foundV] = lineMasks(mask, height);
+// withSides false: no frame sides or box dividers (in a grid, a digit's stroke across a row)
+export function removeLines(mask, height, withSides = true) {
+  const [foundH, foundV] = lineMasks(mask, height, withSides);
   if (!some(foundH) && !some(foundV)) return [mask, []];
   const horizontal = straight(foundH, mask), vertical = straight(foundV, mask), lines = or(horizontal, vertical);
   const t = thickness(lines), thick = Math.max(3, 2 * t + 3);
   // the line's blurred edge first, so that it cannot join the strokes touching the line
   let kept = andNot(mask, lines);
   kept = andNot(kept, slivers(kept, lines, Math.max(2, Math.floor(t / 2)), height));
-  // put back the pixels of a line that a stroke runs through
-  const acrossH = closed(kept, thick, true), acrossV = closed(kept, thick, false);
-  for (let i = 0; i < kept.data.length; i++) {
-    if ((horizontal.data[i] && acrossH.data[i]) || (vertical.data[i] && acrossV.data[i])) kept.data[i] = 1;
-  }
+  kept = putBack(kept, horizontal, vertical, thick);
   kept = andNot(kept, slivers(kept, andNot(lines, kept), thick));
   return [kept, describe(andNot(mask, kept), height)];
+}
+
+// rules.rejoined: the mask without lines found roughly (either way), the strokes that cross
+// them joined again
+export function rejoined(mask, lines) {
+  return putBack(andNot(mask, lines), lines, lines, Math.max(3, 2 * thickness(lines) + 3));
+}
+
+// the pixels of the lines that a stroke runs through put back: a horizontal line's with ink
+// within `thick` above and below, a vertical line's left and right (a new mask)
+function putBack(kept, horizontal, vertical, thick) {
+  const out = { w: kept.w, h: kept.h, data: kept.data.slice() };
+  const acrossH = closed(kept, thick, true), acrossV = closed(kept, thick, false);
+  for (let i = 0; i < out.data.length; i++) {
+    if ((horizontal.data[i] && acrossH.data[i]) || (vertical.data[i] && acrossV.data[i])) out.data[i] = 1;
+  }
+  return out;
 }
 
 // Roughly, the pixels of a page's own lines, and how many there are: paths of ink across
