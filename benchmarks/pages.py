@@ -1,9 +1,10 @@
 """How well `recognize` reads pages built from MNIST **test** digits by the project's page
 generator (``handwriting.imaging.synthetic_page``): 1-12 lines on plain or ruled paper with a
-margin line, underlined, framed and circled numbers, numbers in a form's printed boxes,
-dates, decimals, times and phone numbers with separators, touching pairs, plain pages stored
-upside down or on their side with no EXIF tag; all as phone photos (uneven light, noise,
-blur, JPEG, slight rotation and perspective, EXIF orientation).
+margin line or on squared paper (a printed grid, finer than the pen, light or dark),
+underlined, framed and circled numbers, numbers in a form's printed boxes, dates, decimals,
+times and phone numbers with separators, touching pairs, plain pages stored upside down or
+on their side with no EXIF tag; all as phone photos (uneven light, noise, blur, JPEG, slight
+rotation and perspective, EXIF orientation).
 
 Per kind it prints the digit error rate (edit distance between the true and the read digits,
 lines joined by a newline, over the number of true digits), the share of pages with the

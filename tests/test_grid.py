@@ -6,6 +6,7 @@ import numpy as np
 
 import handwriting
 from handwriting.imaging.grid import grid_cell, remove_grid
+from handwriting.imaging.page import _components
 from handwriting.imaging.synthetic import render
 
 
@@ -25,7 +26,8 @@ def _grid(shape: tuple[int, int], cell: int) -> np.ndarray:
 
 def test_a_grid_is_found_with_its_cell_size():
     digits = _digits()
-    found = grid_cell(digits | _grid(digits.shape, 20))
+    mask = digits | _grid(digits.shape, 20)
+    found = grid_cell(mask, _components(mask))
     assert found is not None
     cell, box = found
     assert 17 <= cell <= 19  # the holes between lines two pixels thick, 20 apart
@@ -34,11 +36,11 @@ def test_a_grid_is_found_with_its_cell_size():
 
 def test_ruled_paper_and_lone_digits_are_no_grid():
     digits = _digits("6890")  # loops, but not a grid's cells
-    assert grid_cell(digits) is None
+    assert grid_cell(digits, _components(digits)) is None
     ruled = digits.copy()
     ruled[::25] = True  # rules across
     ruled[:, 10] = True  # and a margin joining them
-    assert grid_cell(ruled) is None
+    assert grid_cell(ruled, _components(ruled)) is None
 
 
 def test_taking_the_grid_off_keeps_the_strokes_and_clears_the_ink_map():
@@ -47,7 +49,7 @@ def test_taking_the_grid_off_keeps_the_strokes_and_clears_the_ink_map():
     grid = lines & ~digits
     mask = digits | grid
     ink = np.where(digits, 1.0, np.where(grid, 0.6, 0.0)).astype(np.float32)
-    ink_out, kept, box = remove_grid(ink, mask)
+    ink_out, kept, box = remove_grid(ink, mask, _components(mask))
     assert box is not None
     assert (kept & grid).sum() <= 0.02 * grid.sum()  # the grid's lines, off
     assert ink_out[grid & ~kept].max() == 0.0  # and the grid's ink with them

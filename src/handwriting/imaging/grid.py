@@ -27,32 +27,37 @@ GRID_SPAN = 0.9  # share of the picture's width and height that a grid spans
 CELL_HEIGHTS = 1.5  # lines are looked for as for digits this many cells tall
 
 
-def grid_cell(mask: np.ndarray) -> tuple[float, tuple[int, int, int, int]] | None:
-    """The side of the squared paper's cells in ``mask`` (the median of its holes' longer
-    sides) and the grid's box (x0, y0, x1, y1), or None where the picture has no grid."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n < 2:
+Components = tuple[int, np.ndarray, np.ndarray, np.ndarray]  # n, labels, boxes, areas (page.py's)
+
+
+def grid_cell(mask: np.ndarray, pieces: Components) -> tuple[float, tuple[int, int, int, int]] | None:
+    """The side of the squared paper's cells in ``mask``, whose 8-connected components are
+    ``pieces`` (the median of the holes' longer sides), and the grid's box (x0, y0, x1, y1),
+    or None where the picture has no grid."""
+    n, labels, boxes, area = pieces
+    if n == 0:
         return None
     h, w = mask.shape
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    x, y, bw, bh = (int(v) for v in stats[largest, :4])
+    largest = int(np.argmax(area))
+    x, y, x1, y1 = (int(v) for v in boxes[largest])
+    bw, bh = x1 - x, y1 - y
     if bw < GRID_SPAN * w or bh < GRID_SPAN * h:
         return None
-    paper = (labels[y : y + bh, x : x + bw] != largest).astype(np.uint8)
+    paper = (labels[y:y1, x:x1] != largest + 1).astype(np.uint8)
     _, _, holes, _ = cv2.connectedComponentsWithStats(paper, connectivity=8)
     hx, hy, hw, hh, area = (holes[1:, k] for k in range(5))
     inside = (hx > 0) & (hy > 0) & (hx + hw < bw) & (hy + hh < bh)  # not open to the box's edge
     if inside.sum() < GRID_CELLS or area[inside].sum() < GRID_FILL * bw * bh:
         return None
-    return float(np.median(np.maximum(hw, hh)[inside])), (x, y, x + bw, y + bh)
+    return float(np.median(np.maximum(hw, hh)[inside])), (x, y, x1, y1)
 
 
 def remove_grid(
-    ink: np.ndarray, mask: np.ndarray
+    ink: np.ndarray, mask: np.ndarray, pieces: Components
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int] | None]:
-    """The ink map and mask without the squared paper's grid, and the grid's box (None, and
-    both unchanged, where there is no grid)."""
-    found = grid_cell(mask)
+    """The ink map and mask (whose components are ``pieces``) without the squared paper's
+    grid, and the grid's box (None, and both unchanged, where there is no grid)."""
+    found = grid_cell(mask, pieces)
     if found is None:
         return ink, mask, None
     kept, _ = remove_lines(mask, CELL_HEIGHTS * found[0], sides=False)

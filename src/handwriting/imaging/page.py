@@ -153,9 +153,12 @@ def _measure(gray: np.ndarray) -> _Measured | None:
     ink = ink_map(gray)
     if float(ink.max()) < MIN_CONTRAST:
         return None
-    ink, mask, grid = remove_grid(ink, ink_mask(ink))
-    sw = stroke_width(mask)
+    mask = ink_mask(ink)
     pieces = _components(mask)
+    ink, mask, grid = remove_grid(ink, mask, pieces)
+    if grid is not None:
+        pieces = _components(mask)
+    sw = stroke_width(mask)
     height = _digit_height(mask, sw, pieces)
     return None if height is None else _Measured(ink, mask, sw, pieces, height, grid)
 

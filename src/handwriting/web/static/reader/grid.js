@@ -9,9 +9,9 @@ import { removeLines } from "./rules.js";
 
 const GRID_CELLS = 20, GRID_FILL = 0.5, GRID_SPAN = 0.9, CELL_HEIGHTS = 1.5;
 
-// grid.grid_cell: [the cells' side, the grid's box], or null where the picture has no grid
-export function gridCell(mask) {
-  const { n, labels, boxes, area } = components(mask);
+// grid.grid_cell: [the cells' side, the grid's box], or null where the picture has no grid;
+// pieces: the mask's components
+export function gridCell(mask, { n, labels, boxes, area }) {
   if (!n) return null;
   let largest = 0;
   area.forEach((a, i) => { if (a > area[largest]) largest = i; });
@@ -31,9 +31,9 @@ export function gridCell(mask) {
 }
 
 // grid.remove_grid: [ink, mask, the grid's box] without the grid (null, and both as they
-// were, where there is none)
-export function removeGrid(ink, mask) {
-  const found = gridCell(mask);
+// were, where there is none); pieces: the mask's components
+export function removeGrid(ink, mask, pieces) {
+  const found = gridCell(mask, pieces);
   if (!found) return [ink, mask, null];
   const [kept] = removeLines(mask, CELL_HEIGHTS * found[0], false);
   const gone = { w: mask.w, h: mask.h, data: new Uint8Array(mask.w * mask.h) };

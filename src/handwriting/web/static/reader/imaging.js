@@ -328,8 +328,10 @@ function workingScale(gray) {  // at most 1, judged on a copy at most COARSE pix
 function measure(gray) {
   const first = inkMap(gray);
   if (maxOf(first.data) < MIN_CONTRAST) return null;
-  const [ink, mask, grid] = removeGrid(first, inkMask(first));  // squared paper: its grid off
-  const sw = strokeWidth(mask), pieces = components(mask), height = digitHeight(mask, sw, pieces);
+  const found = inkMask(first), foundPieces = components(found);
+  const [ink, mask, grid] = removeGrid(first, found, foundPieces);  // squared paper: its grid off
+  const pieces = grid ? components(mask) : foundPieces;
+  const sw = strokeWidth(mask), height = digitHeight(mask, sw, pieces);
   return height === null ? null : { ink, mask, sw, pieces, height, grid };
 }
 
