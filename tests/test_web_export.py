@@ -138,6 +138,14 @@ def _read_in_browser(page, url: str) -> dict:
     return page.evaluate(READ, url)
 
 
+def _read_case(site, page, name: str, data: bytes) -> dict:
+    """``data`` served by the site as cases/``name`` and read there in the browser."""
+    out, url = site
+    (out / "cases").mkdir(exist_ok=True)
+    (out / "cases" / name).write_bytes(data)
+    return _read_in_browser(page, f"{url}/cases/{name}")
+
+
 def _same(python: dict, browser: dict) -> None:
     assert browser["text"] == python["text"]
     assert browser["boxes"] == python["boxes"]
@@ -147,10 +155,8 @@ def _same(python: dict, browser: dict) -> None:
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.iterdir() if p.suffix != ".py"))
 def test_site_reads_the_examples_as_recognize_does(site, page, name):
-    out, url = site
-    (out / "cases").mkdir(exist_ok=True)
-    (out / "cases" / name).write_bytes((EXAMPLES / name).read_bytes())
-    _same(handwriting.recognize(EXAMPLES / name).as_dict(), _read_in_browser(page, f"{url}/cases/{name}"))
+    browser = _read_case(site, page, name, (EXAMPLES / name).read_bytes())
+    _same(handwriting.recognize(EXAMPLES / name).as_dict(), browser)
 
 
 def test_site_reads_digits_drawn_with_the_mouse_as_recognize_does(page):
@@ -180,16 +186,13 @@ def test_site_refuses_a_huge_picture_with_one_clear_line(page, tmp_path):
 
 @pytest.mark.parametrize("kind", ["ruled", "underlined", "framed", "circled", "boxes"])
 def test_site_takes_off_rules_underlines_frames_rings_and_boxes_as_recognize_does(site, page, kind):
-    out, url = site
     rng = np.random.default_rng(1)
     glyph = _glyph(rng)
-    (out / "cases").mkdir(exist_ok=True)
     same = 0
     for i in range(4):
         data = draw_page(kind, glyph, rng)[0]
-        (out / "cases" / f"{kind}{i}.jpg").write_bytes(data)
         python = handwriting.recognize(data).as_dict()
-        browser = _read_in_browser(page, f"{url}/cases/{kind}{i}.jpg")
+        browser = _read_case(site, page, f"{kind}{i}.jpg", data)
         same += browser["text"] == python["text"]
         assert {r["reason"] for r in browser["rejected"]} & {"rule", "underline", "frame", "boxes"}
     assert same >= 3, f"{kind}: the browser read {same} of 4 pages as recognize does"
@@ -197,16 +200,13 @@ def test_site_takes_off_rules_underlines_frames_rings_and_boxes_as_recognize_doe
 
 def test_site_reads_pages_turned_without_a_tag_as_recognize_does(site, page):
     """Pages stored upside down or on their side, no EXIF tag: turned back, boxes and all."""
-    out, url = site
     rng = np.random.default_rng(2)
     glyph = _glyph(rng)
-    (out / "cases").mkdir(exist_ok=True)
     right = 0
     for i in range(4):
         data, truth = draw_page("turned", glyph, rng)
-        (out / "cases" / f"turned{i}.jpg").write_bytes(data)
         python = handwriting.recognize(data).as_dict()
-        browser = _read_in_browser(page, f"{url}/cases/turned{i}.jpg")
+        browser = _read_case(site, page, f"turned{i}.jpg", data)
         right += python["text"].split("\n") == truth
         assert browser["text"] == python["text"]
         for a, b in zip(browser["boxes"], python["boxes"], strict=True):
@@ -217,10 +217,8 @@ def test_site_reads_pages_turned_without_a_tag_as_recognize_does(site, page):
 def test_site_takes_off_squared_papers_grid_as_recognize_does(site, page):
     """Pages on squared paper whose grid comes out in the ink mask: the grid is taken off in
     the browser too, and the digits read as recognize reads them."""
-    out, url = site
     rng = np.random.default_rng(3)
     glyph = _glyph(rng)
-    (out / "cases").mkdir(exist_ok=True)
     gridded = same = 0
     for i in range(8):
         data = draw_page("squared", glyph, rng)[0]
@@ -228,8 +226,7 @@ def test_site_takes_off_squared_papers_grid_as_recognize_does(site, page):
         if not any(r["reason"] == "grid" for r in python["rejected"]):
             continue  # a grid too light to come out in the mask needs nothing
         gridded += 1
-        (out / "cases" / f"squared{i}.jpg").write_bytes(data)
-        browser = _read_in_browser(page, f"{url}/cases/squared{i}.jpg")
+        browser = _read_case(site, page, f"squared{i}.jpg", data)
         grids = [
             [r["box"] for r in result["rejected"] if r["reason"] == "grid"] for result in (browser, python)
         ]
@@ -241,12 +238,9 @@ def test_site_takes_off_squared_papers_grid_as_recognize_does(site, page):
 
 def test_site_reads_a_thin_1_among_digits_as_recognize_does(site, page):
     """The page of test_pages.py whose upright 1 the network alone takes for "not a digit"."""
-    out, url = site
     rng = np.random.default_rng(11)
     data, truth = draw_page("plain", _glyph(rng), rng)
-    (out / "cases").mkdir(exist_ok=True)
-    (out / "cases" / "ones.jpg").write_bytes(data)
-    browser = _read_in_browser(page, f"{url}/cases/ones.jpg")
+    browser = _read_case(site, page, "ones.jpg", data)
     assert [line["text"] for line in browser["lines"]] == truth
     assert browser["text"] == handwriting.recognize(data).text
 
@@ -254,22 +248,18 @@ def test_site_reads_a_thin_1_among_digits_as_recognize_does(site, page):
 def test_site_reads_a_digit_broken_in_two_halves_as_one_as_recognize_does(site, page):
     """A 5 with a gap across its middle: two pieces one over the other, joined into one digit
     because the network reads them together more surely (page._join_halves, imaging.js)."""
-    out, url = site
     ink = 1.0 - np.asarray(render("5", height=120, pen=0.09, rng=np.random.default_rng(1)), np.float32) / 255
     rows = np.flatnonzero((ink > 0.5).any(axis=1))
     top, bottom = rows.min(), rows.max()
     ink[int(top + 0.47 * (bottom - top)) : int(top + 0.55 * (bottom - top))] = 0
     buffer = io.BytesIO()
     Image.fromarray(np.round(255 * (1 - np.pad(ink, 20))).astype(np.uint8)).save(buffer, "PNG")
-    (out / "cases").mkdir(exist_ok=True)
-    (out / "cases" / "halves.png").write_bytes(buffer.getvalue())
-    browser = _read_in_browser(page, f"{url}/cases/halves.png")
+    browser = _read_case(site, page, "halves.png", buffer.getvalue())
     assert browser["text"] == handwriting.recognize(buffer.getvalue()).text == "5"
 
 
 def test_site_reads_a_digit_in_pieces_that_are_each_no_digit_whole_as_recognize_does(site, page):
     """An 8 cut into quarters, each "not a digit" to the network: read together as the 8."""
-    out, url = site
     ink = 1.0 - np.asarray(render("8", height=100, pen=0.1, rng=np.random.default_rng(0)), np.float32) / 255
     ys, xs = np.nonzero(ink > 0.5)
     top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
@@ -277,9 +267,7 @@ def test_site_reads_a_digit_in_pieces_that_are_each_no_digit_whole_as_recognize_
     ink[:, int(left + 0.46 * (right - left)) : int(left + 0.54 * (right - left))] = 0
     buffer = io.BytesIO()
     Image.fromarray(np.round(255 * (1 - ink)).astype(np.uint8)).save(buffer, "PNG")
-    (out / "cases").mkdir(exist_ok=True)
-    (out / "cases" / "quarters.png").write_bytes(buffer.getvalue())
-    browser = _read_in_browser(page, f"{url}/cases/quarters.png")
+    browser = _read_case(site, page, "quarters.png", buffer.getvalue())
     python = handwriting.recognize(buffer.getvalue())
     assert browser["text"] == python.text == "8"
     assert [r["reason"] for r in browser["rejected"]] == [r.reason for r in python.rejected]
@@ -289,14 +277,11 @@ def test_site_reads_a_digit_in_pieces_that_are_each_no_digit_whole_as_recognize_
 def test_site_smooths_a_blocky_enlargement_as_recognize_does(site, page, digit):
     """A digit drawn at 8x8 and blown up to 64x64 with nearest-neighbour resampling: both
     readers find the block grid and smooth it (pixelated.py, pixelated.js) before reading."""
-    out, url = site
     drawing = render(digit, height=64, pen=0.12, rng=np.random.default_rng(3)).resize((64, 64))
     blocky = drawing.resize((8, 8), Image.Resampling.BOX).resize((64, 64), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     blocky.save(buffer, "PNG")
-    (out / "cases").mkdir(exist_ok=True)
-    (out / "cases" / f"blocky{digit}.png").write_bytes(buffer.getvalue())
-    browser = _read_in_browser(page, f"{url}/cases/blocky{digit}.png")
+    browser = _read_case(site, page, f"blocky{digit}.png", buffer.getvalue())
     python = handwriting.recognize(buffer.getvalue())
     assert browser["text"] == python.text == digit
     assert browser["confidences"] == pytest.approx(python.confidences, abs=1e-3)

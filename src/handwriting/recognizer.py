@@ -281,8 +281,7 @@ class Found:
         best = _surest(turns, proba)
         if self.page.cut or (best is not None and _mean_best(best[1]) >= TURN_SURE):
             return best or (self, proba)
-        again = Found(read_page(self.gray, model.predict_proba), self.scale, self.size, self.gray)
-        proba = _classified(again, model)
+        again, proba = self._turn(0, model)
         return _surest(turns or again._turns(proba, model), proba) or (again, proba)
 
     def _turns(self, proba: np.ndarray, model: Model) -> list[tuple[Found, np.ndarray]]:
@@ -302,8 +301,9 @@ class Found:
         return ()
 
     def _turn(self, quarters: int, model: Model) -> tuple[Found, np.ndarray]:
-        """The picture turned ``quarters`` times and found again, with its probabilities."""
-        gray = turn(self.gray, quarters)
+        """The picture turned ``quarters`` times (0: as it lies) and found again, touching
+        digits cut, with its probabilities."""
+        gray = turn(self.gray, quarters) if quarters else self.gray
         found = Found(read_page(gray, model.predict_proba), self.scale, self.size, gray, quarters)
         return found, _classified(found, model)
 

@@ -9,9 +9,8 @@ covering GRID_FILL of its box; a ruled page's rules and margin enclose only the 
 digits). Its lines are then removed as ``rules.py`` removes a page's rules, with the cell size
 standing in for the unknown digit height: a straight run across about three cells is a line,
 and the strokes that cross it are kept (a digit's stroke across one row of cells is no frame
-side here). The ink map loses the removed pixels and the band
-around them, so that neither the digits' images nor the faint strokes given back (step 8)
-bring the grid back.
+side here). The ink map loses the removed pixels and the band around them, so that neither
+the digits' images nor the faint strokes given back (step 8) bring the grid back.
 """
 
 from __future__ import annotations
